@@ -1,0 +1,1 @@
+//! RSA keys and certificates (filled in by the keys work).

@@ -1,0 +1,22 @@
+//! The Sealed Secrets format, compatible byte for byte with Bitnami Sealed Secrets v0.36.
+//!
+//! Use this crate to turn a Kubernetes `Secret` into a `SealedSecret` that is safe to store in Git
+//! ([`seal()`]), and back ([`unseal()`]) with the controller's private keys. It does no I/O and
+//! no async: the `kubeseal` CLI and the `sealed-secrets-controller` build on it.
+//!
+//! Data flow: `Secret` -> [`scope`] (which label binds the ciphertext) -> [`crypto`] (hybrid
+//! RSA-OAEP + AES-256-GCM per value) -> [`SealedSecret`]; and back through [`unseal()`], which
+//! also renders [`template`] data.
+
+pub mod crypto;
+pub mod keys;
+pub mod scope;
+pub mod seal;
+pub mod template;
+pub mod types;
+pub mod unseal;
+
+pub use scope::Scope;
+
+pub use types::{SealedSecret, SealedSecretSpec, SealedSecretStatus, SecretTemplateSpec};
+

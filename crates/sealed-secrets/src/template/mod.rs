@@ -1,0 +1,1 @@
+//! Go `text/template` rendering of `template.data` (filled in by the template work).
