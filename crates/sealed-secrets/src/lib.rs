@@ -11,12 +11,11 @@
 pub mod crypto;
 pub mod keys;
 pub mod scope;
-pub mod seal;
+// pub mod seal; (enabled once crypto/keys land)
 pub mod template;
 pub mod types;
-pub mod unseal;
+// pub mod unseal; (enabled once crypto/keys/template land)
 
 pub use scope::Scope;
-
 pub use types::{SealedSecret, SealedSecretSpec, SealedSecretStatus, SecretTemplateSpec};
 
