@@ -1,1 +1,140 @@
-//! Secret -> SealedSecret.
+//! Secret -> SealedSecret: encrypt every value for the Secret's scope.
+//!
+//! [`seal`] builds the SealedSecret exactly as upstream's kubeseal and `/v1/rotate` do:
+//! top-level metadata is only the name, namespace and scope annotation; the template is a copy of
+//! the Secret's metadata without the last-applied annotations and owner references; each `data`
+//! item, then each `stringData` item (which wins on a shared key), is hybrid-encrypted with the
+//! scope label and stored as standard base64.
+//!
+//! One deliberate addition: the top-level [`KEY_HINT_ANNOTATION`] records the sealing key's
+//! fingerprint, so our controller tries that key first instead of every key it holds. It is public
+//! information (a hash of the public key) and upstream ignores it.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use rand_core::CryptoRngCore;
+
+use crate::crypto::{self, CryptoError};
+use crate::keys::PublicKey;
+use crate::scope::Scope;
+use crate::types::{SealedSecret, SealedSecretSpec, SecretTemplateSpec};
+
+/// Annotation (our own prefix, ignored by upstream) naming the fingerprint of the key a
+/// SealedSecret was sealed with.
+pub const KEY_HINT_ANNOTATION: &str = "sealed-secrets-rs.io/sealing-key";
+
+/// Annotations that never make it into a SealedSecret's template.
+pub const STRIPPED_ANNOTATIONS: [&str; 2] = [
+    "kubectl.kubernetes.io/last-applied-configuration",
+    "kubecfg.ksonnet.io/last-applied-configuration",
+];
+
+/// Why a Secret could not be sealed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SealError {
+    /// The Secret is strict or namespace-wide but has no namespace to bind the values to.
+    #[error("secret must declare a namespace")]
+    MissingNamespace,
+    /// The Secret has no name, and a strict scope binds the values to one.
+    #[error("missing metadata.name in input Secret")]
+    MissingName,
+    /// Encrypting the value of an item failed.
+    #[error("cannot encrypt item {key:?}")]
+    Encrypt {
+        /// The item key.
+        key: String,
+        /// What the crypto layer reported.
+        #[source]
+        source: CryptoError,
+    },
+}
+
+/// Seals `secret` against `key`. The Secret's namespace, name and scope annotations must be final:
+/// the caller applies flags (`--name`, `-n`, `--scope`) before calling this.
+pub fn seal<R: CryptoRngCore + ?Sized>(
+    rng: &mut R,
+    secret: &Secret,
+    key: &PublicKey,
+) -> Result<SealedSecret, SealError> {
+    let meta = &secret.metadata;
+    let name = meta.name.clone().unwrap_or_default();
+    let namespace = meta.namespace.clone().unwrap_or_default();
+    let scope = Scope::from_annotations(meta.annotations.as_ref());
+    if name.is_empty() {
+        return Err(SealError::MissingName);
+    }
+    if scope != Scope::ClusterWide && namespace.is_empty() {
+        return Err(SealError::MissingNamespace);
+    }
+    let label = scope.label(&namespace, &name);
+
+    let mut encrypted_data = BTreeMap::new();
+    for (item, value) in secret.data.iter().flatten() {
+        encrypted_data.insert(item.clone(), encrypt(rng, key, item, &value.0, &label)?);
+    }
+    for (item, value) in secret.string_data.iter().flatten() {
+        encrypted_data.insert(item.clone(), encrypt(rng, key, item, value.as_bytes(), &label)?);
+    }
+
+    let mut top_annotations = scope.annotations().unwrap_or_default();
+    top_annotations.insert(KEY_HINT_ANNOTATION.to_owned(), key.fingerprint().to_string());
+    let top = ObjectMeta {
+        name: Some(name),
+        namespace: meta.namespace.clone().filter(|ns| !ns.is_empty()),
+        annotations: Some(top_annotations),
+        ..ObjectMeta::default()
+    };
+    let spec = SealedSecretSpec {
+        template: SecretTemplateSpec {
+            metadata: template_metadata(meta),
+            type_: secret.type_.clone().filter(|t| !t.is_empty()),
+            immutable: secret.immutable,
+            data: None,
+        },
+        data: None,
+        encrypted_data,
+        invalid_items: Vec::new(),
+    };
+    Ok(SealedSecret { metadata: top, spec, status: None })
+}
+
+/// Encrypts one raw value for `scope` (kubeseal `--raw`), returning standard base64.
+pub fn seal_value<R: CryptoRngCore + ?Sized>(
+    rng: &mut R,
+    key: &PublicKey,
+    value: &[u8],
+    scope: Scope,
+    namespace: &str,
+    name: &str,
+) -> Result<String, SealError> {
+    encrypt(rng, key, "", value, &scope.label(namespace, name))
+}
+
+/// The template metadata for a Secret: its metadata minus last-applied annotations and owner refs.
+pub fn template_metadata(meta: &ObjectMeta) -> ObjectMeta {
+    let mut template = meta.clone();
+    template.owner_references = None;
+    if let Some(annotations) = template.annotations.as_mut() {
+        for stripped in STRIPPED_ANNOTATIONS {
+            annotations.remove(stripped);
+        }
+    }
+    template
+}
+
+fn encrypt<R: CryptoRngCore + ?Sized>(
+    rng: &mut R,
+    key: &PublicKey,
+    item: &str,
+    plaintext: &[u8],
+    label: &[u8],
+) -> Result<String, SealError> {
+    crypto::hybrid_encrypt(rng, key, plaintext, label)
+        .map(|ciphertext| BASE64.encode(ciphertext))
+        .map_err(|source| SealError::Encrypt { key: item.to_owned(), source })
+}
