@@ -10,6 +10,7 @@
 
 pub mod crypto;
 pub mod keys;
+pub mod manifest;
 pub mod scope;
 // pub mod seal; (enabled once crypto/keys land)
 pub mod template;
