@@ -5,7 +5,7 @@ CARGO ?= cargo
 CACHE_DIR ?= $(HOME)/.cache/sealed-secrets-rs
 export SSRS_CACHE_DIR := $(CACHE_DIR)
 
-.PHONY: all build test test-unit test-backends test-e2e bench demo cluster-up cluster-down manifests fuzz fmt lint
+.PHONY: all build test test-unit test-backends test-e2e bench demo cluster-up cluster-down manifests check-manifests fuzz fmt lint
 
 all: build
 
@@ -14,7 +14,7 @@ build:
 
 ## ---- tests -------------------------------------------------------------------------------------
 # make test = unit tests (both crypto backends) + CLI tests + end-to-end tests on a real control plane.
-test: test-unit test-backends test-e2e
+test: check-manifests test-unit test-backends test-e2e
 
 test-unit:
 	$(CARGO) test --workspace
@@ -32,3 +32,17 @@ fmt:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## ---- generated manifests ---------------------------------------------------------------------
+# controller-manifests/crd.yaml is generated from the Rust type (crates/sealed-secrets/src/types.rs).
+manifests:
+	$(CARGO) run --quiet -p sealed-secrets-controller --bin crdgen > controller-manifests/crd.yaml.tmp
+	mv controller-manifests/crd.yaml.tmp controller-manifests/crd.yaml
+
+# Fails when the committed CRD differs from what the Rust type generates.
+check-manifests:
+	@$(CARGO) run --quiet -p sealed-secrets-controller --bin crdgen > $${TMPDIR:-/tmp}/ssrs-crd.yaml
+	@diff -u controller-manifests/crd.yaml $${TMPDIR:-/tmp}/ssrs-crd.yaml >/dev/null 2>&1 || { \
+	  diff -u controller-manifests/crd.yaml $${TMPDIR:-/tmp}/ssrs-crd.yaml | head -40; \
+	  echo "controller-manifests/crd.yaml is out of date: run make manifests and commit the result" >&2; exit 1; }
+	@echo "controller-manifests/crd.yaml is up to date"

@@ -1,6 +1,61 @@
-//! `sealed-secrets-controller`: unseals SealedSecrets into Secrets (skeleton; see the controller issue).
+//! `sealed-secrets-controller`: turns SealedSecrets into Secrets, holds and renews the sealing
+//! keys, and serves the certificate, verify and rotate API (see `docs/controller.md`).
+//!
+//! Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT) or `--version`/`--help`, 2 for flag
+//! misuse, 1 for runtime errors.
 
-fn main() {
-    eprintln!("error: sealed-secrets-controller is not built yet");
-    std::process::exit(1);
+mod config;
+mod flags;
+mod http;
+mod keys;
+mod leader;
+mod logging;
+mod metrics;
+mod reconcile;
+mod run;
+mod unsealer;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let flags = match flags::Flags::try_parse() {
+        Ok(flags) => flags,
+        Err(error) => {
+            // --help goes to stdout with code 0; usage errors to stderr with code 2.
+            let _ = error.print();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+        }
+    };
+    if flags.version {
+        println!("controller version: {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    let config = match config::Config::from_flags(&flags) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    logging::init(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "fatal");
+            eprintln!("error: {error:#}");
+            ExitCode::from(1)
+        }
+    }
 }

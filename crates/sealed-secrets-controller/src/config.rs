@@ -1,0 +1,518 @@
+//! The validated configuration: the second parsing step after [`crate::flags::Flags`].
+//!
+//! Every check that upstream does late (or not at all, crashing instead) happens here, before
+//! anything starts, with an error that names the flag and says what to do: malformed
+//! `--privatekey-labels`/`--privatekey-annotations` items, `--rate-limit 0`, an unparsable
+//! `--key-cutoff-time`, an illegal `--key-prefix`, unknown log levels and formats.
+
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::flags::Flags;
+
+/// Which timestamp decides which key is the latest (`--key-order-priority`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyOrder {
+    /// The certificate's NotBefore (upstream's default).
+    #[default]
+    CertNotBefore,
+    /// The key Secret's creationTimestamp.
+    SecretCreationTimestamp,
+}
+
+/// Log output format (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `time=… level=… msg=…` lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything about keys: generation, storage and renewal.
+#[derive(Debug, Clone)]
+pub struct KeyConfig {
+    /// generateName of new key Secrets and name of the legacy key Secret.
+    pub prefix: String,
+    /// RSA bits of new keys.
+    pub size: usize,
+    /// Validity of new certificates.
+    pub ttl: Duration,
+    /// Common Name of new certificates (empty: empty subject).
+    pub common_name: String,
+    /// Automatic renewal period; `None` disables renewal.
+    pub renew_period: Option<Duration>,
+    /// How the latest key is chosen.
+    pub order: KeyOrder,
+    /// Generate a key at startup if the latest one is older than this.
+    pub cutoff: Option<Timestamp>,
+    /// Extra labels of new key Secrets.
+    pub secret_labels: BTreeMap<String, String>,
+    /// Extra annotations of new key Secrets.
+    pub secret_annotations: BTreeMap<String, String>,
+}
+
+/// Which SealedSecrets are reconciled, and how.
+#[derive(Debug, Clone)]
+pub struct ReconcileConfig {
+    /// Watch every namespace (false: only the controller's namespace plus `additional_namespaces`).
+    pub all_namespaces: bool,
+    /// Further namespaces to watch besides the controller's own (deduplicated, in flag order).
+    pub additional_namespaces: Vec<String>,
+    /// Label selector for SealedSecrets.
+    pub label_selector: Option<String>,
+    /// Accept the deprecated `spec.data` format.
+    pub accept_deprecated_v1_data: bool,
+    /// Delete the same-named Secret when a SealedSecret is deleted.
+    pub old_gc_behavior: bool,
+    /// Write the status subresource.
+    pub update_status: bool,
+    /// Do not watch Secrets (no restoring of deleted or edited Secrets).
+    pub skip_recreate: bool,
+}
+
+/// The two HTTP servers.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Address of the API server (`host:port`, `:port` meaning every interface).
+    pub listen_addr: String,
+    /// Address of the metrics server.
+    pub metrics_addr: String,
+    /// Time limit to read a request.
+    pub read_timeout: Duration,
+    /// Time limit to answer a request.
+    pub write_timeout: Duration,
+    /// Sustained requests per second per client on /v1/verify and /v1/rotate.
+    pub rate_limit: NonZeroU32,
+    /// Extra requests allowed at once.
+    pub rate_limit_burst: u32,
+}
+
+/// Logging.
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    /// Lowest level logged.
+    pub level: tracing::Level,
+    /// Output format.
+    pub format: LogFormat,
+    /// INFO and below to stdout, WARN and above to stderr.
+    pub info_to_stdout: bool,
+}
+
+/// The Kubernetes client.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Explicit kubeconfig; otherwise kube's inference order.
+    pub kubeconfig: Option<PathBuf>,
+}
+
+/// The validated configuration of one controller process.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Keys.
+    pub keys: KeyConfig,
+    /// Reconciling.
+    pub reconcile: ReconcileConfig,
+    /// HTTP servers.
+    pub http: HttpConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// Kubernetes client.
+    pub client: ClientConfig,
+    /// Warnings about accepted-but-ignored or deprecated flags, logged once logging is up.
+    pub notices: Vec<String>,
+}
+
+/// A flag value that cannot be used. Rendered as `invalid --flag: what` plus a hint line.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {flag} {value:?}: {problem}\nhint: {hint}")]
+pub struct ConfigError {
+    /// The flag, with its dashes.
+    pub flag: &'static str,
+    /// The value given (never secret: flags carry no key material).
+    pub value: String,
+    /// What is wrong.
+    pub problem: String,
+    /// What to do.
+    pub hint: &'static str,
+}
+
+fn invalid(
+    flag: &'static str,
+    value: &str,
+    problem: impl Into<String>,
+    hint: &'static str,
+) -> ConfigError {
+    ConfigError {
+        flag,
+        value: value.to_owned(),
+        problem: problem.into(),
+        hint,
+    }
+}
+
+impl Config {
+    /// Validates the raw flags.
+    pub fn from_flags(flags: &Flags) -> Result<Config, ConfigError> {
+        let mut notices = Vec::new();
+        validate_key_prefix(&flags.key_prefix)?;
+        if !(sealed_secrets::keys::MIN_KEY_BITS..=sealed_secrets::keys::MAX_KEY_BITS)
+            .contains(&flags.key_size)
+        {
+            return Err(invalid(
+                "--key-size",
+                &flags.key_size.to_string(),
+                format!(
+                    "must be between {} and {} bits",
+                    sealed_secrets::keys::MIN_KEY_BITS,
+                    sealed_secrets::keys::MAX_KEY_BITS
+                ),
+                "use the default of 4096",
+            ));
+        }
+        if flags.rotate_period.is_some() {
+            notices.push("--rotate-period is deprecated: use --key-renew-period".to_owned());
+        }
+        let renew = flags
+            .key_renew_period
+            .or(flags.rotate_period)
+            .unwrap_or(Duration::from_secs(720 * 3600));
+        let order = match flags.key_order_priority.as_str() {
+            "CertNotBefore" => KeyOrder::CertNotBefore,
+            "SecretCreationTimestamp" => KeyOrder::SecretCreationTimestamp,
+            other => {
+                return Err(invalid(
+                    "--key-order-priority",
+                    other,
+                    "unknown ordering",
+                    "use CertNotBefore or SecretCreationTimestamp",
+                ));
+            }
+        };
+        let cutoff = parse_cutoff(&flags.key_cutoff_time)?;
+        let secret_labels = parse_key_values("--privatekey-labels", &flags.privatekey_labels)?;
+        let secret_annotations =
+            parse_key_values("--privatekey-annotations", &flags.privatekey_annotations)?;
+
+        let rate_limit = u32::try_from(flags.rate_limit)
+            .ok()
+            .and_then(NonZeroU32::new)
+            .ok_or_else(|| {
+                invalid(
+                    "--rate-limit",
+                    &flags.rate_limit.to_string(),
+                    "must be a positive number of requests per second",
+                    "use the default of 2, or a larger value to allow more requests",
+                )
+            })?;
+        let rate_limit_burst = u32::try_from(flags.rate_limit_burst).map_err(|_| {
+            invalid(
+                "--rate-limit-burst",
+                &flags.rate_limit_burst.to_string(),
+                "must not be negative",
+                "use the default of 2",
+            )
+        })?;
+        if flags.max_unseal_retries != 5 {
+            notices.push(
+                "--max-unseal-retries is ignored: failed SealedSecrets are retried forever with capped backoff"
+                    .to_owned(),
+            );
+        }
+        if flags.watch_for_secrets {
+            notices.push(
+                "--watch-for-secrets is always on: key Secrets are always watched".to_owned(),
+            );
+        }
+        if flags.kubeclient_qps != 5.0 || flags.kubeclient_burst != 10 {
+            notices.push(
+                "--kubeclient-qps and --kubeclient-burst are accepted for compatibility; the API client is not \
+                 rate-limited on the client side (the API server's priority and fairness applies)"
+                    .to_owned(),
+            );
+        }
+        let additional_namespaces = split_list(&flags.additional_namespaces);
+        if flags.all_namespaces && !additional_namespaces.is_empty() {
+            notices.push(
+                "--additional-namespaces is set, so only the controller's namespace and those namespaces are watched \
+                 (as upstream; --all-namespaces does not apply)"
+                    .to_owned(),
+            );
+        }
+        let label_selector = Some(flags.label_selector.trim().to_owned()).filter(|s| !s.is_empty());
+
+        Ok(Config {
+            keys: KeyConfig {
+                prefix: flags.key_prefix.clone(),
+                size: flags.key_size,
+                ttl: flags.key_ttl,
+                common_name: flags.my_cn.clone(),
+                renew_period: (!renew.is_zero()).then_some(renew),
+                order,
+                cutoff,
+                secret_labels,
+                secret_annotations,
+            },
+            reconcile: ReconcileConfig {
+                all_namespaces: flags.all_namespaces && additional_namespaces.is_empty(),
+                additional_namespaces,
+                label_selector,
+                accept_deprecated_v1_data: flags.accept_deprecated_v1_data,
+                old_gc_behavior: flags.old_gc_behavior,
+                update_status: flags.update_status,
+                skip_recreate: flags.skip_recreate,
+            },
+            http: HttpConfig {
+                listen_addr: flags.listen_addr.clone(),
+                metrics_addr: flags.listen_metrics_addr.clone(),
+                read_timeout: flags.read_timeout,
+                write_timeout: flags.write_timeout,
+                rate_limit,
+                rate_limit_burst,
+            },
+            log: LogConfig {
+                level: parse_log_level(&flags.log_level)?,
+                format: match flags.log_format.to_ascii_lowercase().as_str() {
+                    "text" => LogFormat::Text,
+                    "json" => LogFormat::Json,
+                    _ => {
+                        return Err(invalid(
+                            "--log-format",
+                            &flags.log_format,
+                            "unknown format",
+                            "use text or json",
+                        ));
+                    }
+                },
+                info_to_stdout: flags.log_info_stdout,
+            },
+            client: ClientConfig {
+                kubeconfig: flags.kubeconfig.clone(),
+            },
+            notices,
+        })
+    }
+}
+
+/// Upstream's key prefix rules: at most 245 characters of `a-z`, `0-9` and `-` (a generateName
+/// prefix the API server accepts, leaving room for the random suffix).
+fn validate_key_prefix(prefix: &str) -> Result<(), ConfigError> {
+    const HINT: &str = "use lower-case letters, digits and '-' (default: sealed-secrets-key)";
+    if prefix.is_empty() {
+        return Err(invalid("--key-prefix", prefix, "must not be empty", HINT));
+    }
+    if prefix.len() >= 245 {
+        return Err(invalid(
+            "--key-prefix",
+            prefix,
+            format!(
+                "name is too long, must be shorter than 245, got {}",
+                prefix.len()
+            ),
+            HINT,
+        ));
+    }
+    if let Some(c) = prefix
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Err(invalid(
+            "--key-prefix",
+            prefix,
+            format!("name contains illegal character {c}"),
+            HINT,
+        ));
+    }
+    Ok(())
+}
+
+/// `--key-cutoff-time`: RFC 1123 with a numeric zone (`date -R`), empty for none.
+fn parse_cutoff(value: &str) -> Result<Option<Timestamp>, ConfigError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    jiff::fmt::rfc2822::parse(value)
+        .map(|zoned| Some(zoned.timestamp()))
+        .map_err(|_| {
+            invalid(
+                "--key-cutoff-time",
+                value,
+                "not an RFC 1123 time with a numeric zone",
+                "use the format printed by `date -R`, e.g. \"Mon, 14 Oct 2024 21:45:30 +0200\"",
+            )
+        })
+}
+
+/// `k=v,k2=v2`: duplicates keep the last value; a trailing comma is fine; an item without `=`
+/// or with an empty key is an error (upstream crashes on it). A value may contain `=`.
+fn parse_key_values(
+    flag: &'static str,
+    value: &str,
+) -> Result<BTreeMap<String, String>, ConfigError> {
+    let mut map = BTreeMap::new();
+    for item in value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+    {
+        match item.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                map.insert(k.trim().to_owned(), v.trim().to_owned());
+            }
+            _ => {
+                return Err(invalid(
+                    flag,
+                    value,
+                    format!("item {item:?} is not key=value"),
+                    "write comma-separated key=value pairs, e.g. team=infra,tier=keys",
+                ));
+            }
+        }
+    }
+    Ok(map)
+}
+
+/// Comma-separated list, trimmed, without empty items or duplicates, in order.
+fn split_list(value: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if !out.iter().any(|seen| seen == item) {
+            out.push(item.to_owned());
+        }
+    }
+    out
+}
+
+fn parse_log_level(value: &str) -> Result<tracing::Level, ConfigError> {
+    match value.to_ascii_uppercase().as_str() {
+        "TRACE" => Ok(tracing::Level::TRACE),
+        "DEBUG" => Ok(tracing::Level::DEBUG),
+        "INFO" => Ok(tracing::Level::INFO),
+        "WARN" | "WARNING" => Ok(tracing::Level::WARN),
+        "ERROR" => Ok(tracing::Level::ERROR),
+        _ => Err(invalid(
+            "--log-level",
+            value,
+            "unknown level",
+            "use DEBUG, INFO, WARN or ERROR",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    fn config(args: &[&str]) -> Result<Config, ConfigError> {
+        let flags =
+            Flags::try_parse_from(std::iter::once("controller").chain(args.iter().copied()))
+                .expect("flags parse");
+        Config::from_flags(&flags)
+    }
+
+    fn error(args: &[&str]) -> String {
+        config(args).expect_err("must be rejected").to_string()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&[]).expect("defaults are valid");
+        assert_eq!(c.keys.renew_period, Some(Duration::from_secs(720 * 3600)));
+        assert_eq!(c.keys.order, KeyOrder::CertNotBefore);
+        assert!(c.reconcile.all_namespaces);
+        assert_eq!(c.http.rate_limit.get(), 2);
+        assert!(c.notices.is_empty());
+    }
+
+    #[test]
+    fn table_of_rejected_flags() {
+        let cases: &[(&[&str], &str)] = &[
+            (
+                &["--rate-limit=0"],
+                "invalid --rate-limit \"0\": must be a positive number",
+            ),
+            (&["--rate-limit=-3"], "invalid --rate-limit \"-3\""),
+            (&["--rate-limit-burst=-1"], "invalid --rate-limit-burst"),
+            (
+                &["--privatekey-labels=a=b,broken"],
+                "item \"broken\" is not key=value",
+            ),
+            (
+                &["--privatekey-annotations==v"],
+                "item \"=v\" is not key=value",
+            ),
+            (
+                &["--key-cutoff-time=yesterday"],
+                "invalid --key-cutoff-time \"yesterday\"",
+            ),
+            (
+                &["--key-prefix=Bad_Prefix"],
+                "name contains illegal character B",
+            ),
+            (
+                &["--key-order-priority=Random"],
+                "invalid --key-order-priority",
+            ),
+            (&["--log-level=chatty"], "invalid --log-level"),
+            (&["--log-format=xml"], "invalid --log-format"),
+            (&["--key-size=512"], "invalid --key-size"),
+        ];
+        for (args, expected) in cases {
+            let message = error(args);
+            assert!(message.contains(expected), "{args:?}: {message}");
+            assert!(
+                message.contains("\nhint: "),
+                "{args:?} has a hint: {message}"
+            );
+        }
+        let long = format!("--key-prefix={}", "a".repeat(245));
+        assert!(error(&[&long]).contains("name is too long, must be shorter than 245, got 245"));
+    }
+
+    #[test]
+    fn key_values_are_parsed_leniently_but_safely() {
+        let c = config(&["--privatekey-labels=team=infra,path=a/b.c,eq=x=y,"]).expect("valid");
+        assert_eq!(
+            c.keys.secret_labels.get("team").map(String::as_str),
+            Some("infra")
+        );
+        assert_eq!(
+            c.keys.secret_labels.get("path").map(String::as_str),
+            Some("a/b.c")
+        );
+        assert_eq!(
+            c.keys.secret_labels.get("eq").map(String::as_str),
+            Some("x=y")
+        );
+    }
+
+    #[test]
+    fn cutoff_time_rfc1123z() {
+        let c = config(&["--key-cutoff-time=Mon, 14 Oct 2024 21:45:30 +0200"]).expect("valid");
+        assert_eq!(c.keys.cutoff.map(|t| t.as_second()), Some(1_728_935_130));
+    }
+
+    #[test]
+    fn renewal_zero_disables_and_alias_is_noticed() {
+        let c = config(&["--key-renew-period=0"]).expect("valid");
+        assert_eq!(c.keys.renew_period, None);
+        let c = config(&["--rotate-period=1h"]).expect("valid");
+        assert_eq!(c.keys.renew_period, Some(Duration::from_secs(3600)));
+        assert!(c.notices[0].contains("deprecated"));
+    }
+
+    #[test]
+    fn additional_namespaces_limit_the_watch() {
+        let c = config(&["--additional-namespaces=a, b,a,"]).expect("valid");
+        assert_eq!(c.reconcile.additional_namespaces, vec!["a", "b"]);
+        assert!(!c.reconcile.all_namespaces);
+        assert_eq!(c.notices.len(), 1);
+    }
+}

@@ -1,0 +1,311 @@
+//! The handlers of the main HTTP server (reference §6.1, with design §2's fixes).
+//!
+//! - `GET /healthz`: liveness, always `ok`.
+//! - `GET /readyz`: 200 once keys are loaded and the watches have synced, else 503 saying why.
+//! - `GET /v1/cert.pem`: the latest key's certificate (one PEM block).
+//! - `POST /v1/verify`: a YAML/JSON stream of SealedSecrets (Lists and several documents
+//!   accepted): 200 if every one unseals, 409 if one does not, 400 if the body is not
+//!   SealedSecrets.
+//! - `POST /v1/rotate`: one SealedSecret, re-encrypted with the latest key. The scope is read from
+//!   the top-level annotations only and never changes (CVE-2026-22728); template metadata and
+//!   `template.data` are kept as they are; 409 if it cannot be decrypted, 400 if malformed.
+//!
+//! Bodies of error answers are one line of text, never secret values.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sealed_secrets::keys::PublicKey;
+use sealed_secrets::manifest::parse_sealed_secrets;
+use sealed_secrets::scope::Scope;
+use sealed_secrets::seal::{KEY_HINT_ANNOTATION, STRIPPED_ANNOTATIONS, SealError, seal_value};
+use sealed_secrets::unseal::UnsealOptions;
+use sealed_secrets::{SealedSecret, SealedSecretSpec};
+
+use super::ratelimit::RateLimiter;
+use crate::keys::KeyRegistry;
+use crate::unsealer::{UnsealFailure, Unsealer};
+
+/// What the handlers share.
+pub struct ApiState {
+    /// Keys.
+    pub registry: Arc<KeyRegistry>,
+    /// The unsealing pool.
+    pub unsealer: Unsealer,
+    /// Limits verify and rotate.
+    pub limiter: RateLimiter,
+    /// Set once every reconcile watch has synced (or when this replica does not reconcile).
+    pub watches_synced: Arc<AtomicBool>,
+    /// `--accept-deprecated-v1-data`.
+    pub options: UnsealOptions,
+}
+
+fn text(status: StatusCode, body: impl Into<String>) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body.into(),
+    )
+        .into_response()
+}
+
+/// `GET /healthz`.
+pub async fn healthz() -> Response {
+    text(StatusCode::OK, "ok\n")
+}
+
+/// `GET /readyz`.
+pub async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
+    if !state.registry.is_synced() {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: key secrets not loaded yet\n",
+        );
+    }
+    if state.registry.is_empty() {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: no sealing key\n",
+        );
+    }
+    if !state.watches_synced.load(Ordering::Acquire) {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: watches not synced yet\n",
+        );
+    }
+    text(StatusCode::OK, "ok\n")
+}
+
+/// `GET /v1/cert.pem`.
+pub async fn cert(State(state): State<Arc<ApiState>>) -> Response {
+    match state.registry.latest() {
+        Some(latest) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/x-pem-file")],
+            latest.cert.to_pem(),
+        )
+            .into_response(),
+        None => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot get certificate\n",
+        ),
+    }
+}
+
+/// Applies the rate limit of `path`; `Err` is the 429 answer.
+fn limit(
+    state: &ApiState,
+    headers: &HeaderMap,
+    path: &str,
+) -> Result<Vec<(&'static str, String)>, Box<Response>> {
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let decision = state.limiter.check(
+        &RateLimiter::key(forwarded, path),
+        std::time::Instant::now(),
+    );
+    let headers = decision.headers();
+    if decision.allowed {
+        Ok(headers)
+    } else {
+        let mut response = text(StatusCode::TOO_MANY_REQUESTS, "limit exceeded\n");
+        add_headers(&mut response, &headers);
+        Err(Box::new(response))
+    }
+}
+
+fn add_headers(response: &mut Response, headers: &[(&'static str, String)]) {
+    for (name, value) in headers {
+        if let Ok(value) = value.parse() {
+            response.headers_mut().insert(*name, value);
+        }
+    }
+}
+
+fn parse_body(body: &[u8]) -> Result<Vec<SealedSecret>, Box<Response>> {
+    match parse_sealed_secrets(body) {
+        Ok(docs) if docs.is_empty() => Err(Box::new(text(
+            StatusCode::BAD_REQUEST,
+            "no SealedSecret in the request body\n",
+        ))),
+        Ok(docs) => Ok(docs.into_iter().map(|(_, sealed)| sealed).collect()),
+        Err(error) => Err(Box::new(text(
+            StatusCode::BAD_REQUEST,
+            format!("{}\n", crate::keys::load::error_chain(&error)),
+        ))),
+    }
+}
+
+/// `POST /v1/verify`.
+pub async fn verify(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let rate = match limit(&state, &headers, "/v1/verify") {
+        Ok(rate) => rate,
+        Err(denied) => return *denied,
+    };
+    let mut response = match parse_body(&body) {
+        Err(response) => *response,
+        Ok(objects) => {
+            let mut failure = None;
+            for sealed in objects {
+                let name = sealed.display_name();
+                match state
+                    .unsealer
+                    .unseal_with(Arc::new(sealed), state.options)
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(UnsealFailure::Task) => {
+                        failure = Some(text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n"));
+                        break;
+                    }
+                    Err(UnsealFailure::Unseal(error)) => {
+                        failure = Some(text(StatusCode::CONFLICT, format!("{name}: {error}\n")));
+                        break;
+                    }
+                }
+            }
+            failure.unwrap_or_else(|| text(StatusCode::OK, ""))
+        }
+    };
+    add_headers(&mut response, &rate);
+    response
+}
+
+/// `POST /v1/rotate`.
+pub async fn rotate(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let rate = match limit(&state, &headers, "/v1/rotate") {
+        Ok(rate) => rate,
+        Err(denied) => return *denied,
+    };
+    let mut response = match parse_body(&body) {
+        Err(response) => *response,
+        Ok(mut objects) if objects.len() == 1 => match objects.pop() {
+            Some(sealed) => rotate_one(&state, sealed).await,
+            None => text(
+                StatusCode::BAD_REQUEST,
+                "no SealedSecret in the request body\n",
+            ),
+        },
+        Ok(objects) => text(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "expected one SealedSecret, got {}: re-encrypt them one at a time\n",
+                objects.len()
+            ),
+        ),
+    };
+    add_headers(&mut response, &rate);
+    response
+}
+
+async fn rotate_one(state: &ApiState, sealed: SealedSecret) -> Response {
+    let Some(latest) = state.registry.latest() else {
+        return text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot get certificate\n",
+        );
+    };
+    let name = sealed.display_name();
+    // Decrypt the encrypted items only: templates are carried over untouched, not flattened.
+    let mut items_only = sealed.clone();
+    items_only.spec.template.data = None;
+    let options = UnsealOptions {
+        accept_deprecated_v1_data: true,
+    };
+    let unsealed = match state
+        .unsealer
+        .unseal_with(Arc::new(items_only), options)
+        .await
+    {
+        Ok(unsealed) => unsealed,
+        Err(UnsealFailure::Task) => {
+            return text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n");
+        }
+        Err(UnsealFailure::Unseal(error)) if error.is_undecryptable() => {
+            return text(StatusCode::CONFLICT, format!("{name}: {error}\n"));
+        }
+        Err(UnsealFailure::Unseal(error)) => {
+            return text(StatusCode::BAD_REQUEST, format!("{name}: {error}\n"));
+        }
+    };
+    let public = latest.key.public_key().clone();
+    let fingerprint = latest.fingerprint.to_string();
+    let resealed = tokio::task::spawn_blocking(move || {
+        reseal(&sealed, unsealed.secret(), &public, &fingerprint)
+    })
+    .await;
+    match resealed {
+        Ok(Ok(rotated)) => match serde_json::to_vec(&rotated) {
+            Ok(json) => (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                json,
+            )
+                .into_response(),
+            Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n"),
+        },
+        Ok(Err(error)) => text(StatusCode::BAD_REQUEST, format!("{name}: {error}\n")),
+        Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n"),
+    }
+}
+
+/// Re-encrypts every item of `unsealed` for the scope of `sealed`'s top-level annotations, with
+/// `key`; everything else of `sealed` is kept, minus server-side fields and last-applied
+/// annotations, plus the new key hint.
+pub fn reseal(
+    sealed: &SealedSecret,
+    unsealed: &k8s_openapi::api::core::v1::Secret,
+    key: &PublicKey,
+    fingerprint: &str,
+) -> Result<SealedSecret, SealError> {
+    let scope = Scope::from_annotations(sealed.metadata.annotations.as_ref());
+    let (namespace, name) = (sealed.namespace_or_empty(), sealed.name_or_empty());
+    let mut rng = rand::rngs::OsRng;
+    let mut encrypted_data = std::collections::BTreeMap::new();
+    for (item, value) in unsealed.data.iter().flatten() {
+        encrypted_data.insert(
+            item.clone(),
+            seal_value(&mut rng, key, &value.0, scope, namespace, name)?,
+        );
+    }
+    let mut annotations = sealed.metadata.annotations.clone().unwrap_or_default();
+    for stripped in STRIPPED_ANNOTATIONS {
+        annotations.remove(stripped);
+    }
+    annotations.insert(KEY_HINT_ANNOTATION.to_owned(), fingerprint.to_owned());
+    let metadata = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        name: sealed.metadata.name.clone(),
+        namespace: sealed.metadata.namespace.clone(),
+        labels: sealed.metadata.labels.clone(),
+        annotations: Some(annotations),
+        ..Default::default()
+    };
+    let spec = SealedSecretSpec {
+        template: sealed.spec.template.clone(),
+        data: None,
+        encrypted_data,
+        invalid_items: Vec::new(),
+    };
+    Ok(SealedSecret {
+        metadata,
+        spec,
+        status: None,
+    })
+}
+
+/// Marks the watches as synced (used by the runner).
+pub fn set_synced(flag: &AtomicBool) {
+    flag.store(true, Ordering::Release);
+}

@@ -1,0 +1,186 @@
+//! Generating keys: at startup when there is none (or the latest is older than
+//! `--key-cutoff-time`), every `--key-renew-period`, and on SIGUSR1.
+//!
+//! A new key is written as a key Secret (`generateName: <prefix>`, label
+//! `sealedsecrets.bitnami.com/sealed-secrets-key=active`, plus `--privatekey-labels` and
+//! `--privatekey-annotations`) and registered at once, without waiting for the watch. RSA key
+//! generation runs on the blocking pool. Old keys are never deleted. The renewal cadence is
+//! fixed: the first renewal comes `period - age(latest key)` after startup, then every
+//! `period`; manual triggers do not move it.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::PostParams;
+use kube::{Api, Client};
+use sealed_secrets::keys::{self, Certificate, KeyError, PrivateKey, SEALED_SECRETS_KEY_LABEL};
+use tokio::sync::mpsc;
+
+use super::registry::{KeyEntry, KeyRegistry, Source};
+use crate::config::KeyConfig;
+
+/// Why a key could not be generated or stored.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyGenError {
+    /// RSA generation or certificate signing failed.
+    #[error("cannot generate a key")]
+    Generate(#[source] KeyError),
+    /// The blocking task did not complete.
+    #[error("key generation task failed")]
+    Task,
+    /// The API server refused the key Secret.
+    #[error("cannot write the new key secret in namespace {namespace}")]
+    Write {
+        /// The controller namespace.
+        namespace: String,
+        /// The API error.
+        #[source]
+        source: kube::Error,
+    },
+}
+
+/// Generates keys and writes key Secrets.
+#[derive(Clone)]
+pub struct KeyMaker {
+    /// Client for the controller namespace.
+    pub client: Client,
+    /// The controller namespace.
+    pub namespace: String,
+    /// Key flags.
+    pub config: KeyConfig,
+    /// Where new keys are registered.
+    pub registry: Arc<KeyRegistry>,
+}
+
+impl KeyMaker {
+    /// Generates a key, writes its Secret and registers it.
+    pub async fn new_key(&self) -> Result<Arc<KeyEntry>, KeyGenError> {
+        let bits = self.config.size;
+        let cn = self.config.common_name.clone();
+        let ttl = self.config.ttl;
+        let (key, cert) = tokio::task::spawn_blocking(move || {
+            let key = PrivateKey::generate(bits)?;
+            let cert = Certificate::self_signed(&key, &cn, SystemTime::now(), ttl)?;
+            Ok::<_, KeyError>((key, cert))
+        })
+        .await
+        .map_err(|_| KeyGenError::Task)?
+        .map_err(KeyGenError::Generate)?;
+
+        let mut secret = keys::to_key_secret(&key, &cert, &self.namespace, &self.config.prefix);
+        let labels = secret.metadata.labels.get_or_insert_with(Default::default);
+        for (k, v) in &self.config.secret_labels {
+            if k != SEALED_SECRETS_KEY_LABEL {
+                labels.insert(k.clone(), v.clone());
+            }
+        }
+        if !self.config.secret_annotations.is_empty() {
+            secret.metadata.annotations = Some(self.config.secret_annotations.clone());
+        }
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
+        let created = api.create(&PostParams::default(), &secret).await;
+        sealed_secrets::unseal::zeroize_data(&mut secret);
+        let mut created = created.map_err(|source| KeyGenError::Write {
+            namespace: self.namespace.clone(),
+            source,
+        })?;
+        sealed_secrets::unseal::zeroize_data(&mut created);
+        let name = created.metadata.name.clone().unwrap_or_default();
+        tracing::info!(namespace = %self.namespace, name = %name, "New key written");
+        tracing::info!(certificate = %cert.to_pem(), "Certificate generated");
+        let entry = KeyEntry {
+            fingerprint: key.fingerprint(),
+            key,
+            cert,
+            // Keys generated here are the newest, whatever --key-order-priority says.
+            order_time: SystemTime::now(),
+            secret_name: name,
+        };
+        self.registry.upsert(Source::Labeled, entry.clone());
+        Ok(Arc::new(entry))
+    }
+
+    /// At startup: a key is needed when there is none, or the latest is older than the cutoff.
+    pub fn needs_initial_key(&self) -> bool {
+        match self.registry.latest() {
+            None => true,
+            Some(latest) => self
+                .config
+                .cutoff
+                .is_some_and(|cutoff| latest.order_time < SystemTime::from(cutoff)),
+        }
+    }
+
+    /// Renews keys forever: on the period (if any) and on every message of `manual`.
+    pub async fn renew_forever(self, mut manual: mpsc::Receiver<()>) {
+        let first = self
+            .config
+            .renew_period
+            .map(|period| first_renewal(period, self.latest_age()));
+        let mut next = first.map(|delay| tokio::time::Instant::now() + delay);
+        loop {
+            let timer = async {
+                match next {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = timer => {
+                    if let (Some(at), Some(period)) = (next, self.config.renew_period) {
+                        next = Some(at + period);
+                    }
+                    self.renew("scheduled").await;
+                }
+                message = manual.recv() => {
+                    if message.is_none() {
+                        return;
+                    }
+                    self.renew("requested").await;
+                }
+            }
+        }
+    }
+
+    fn latest_age(&self) -> Duration {
+        self.registry
+            .latest()
+            .and_then(|latest| SystemTime::now().duration_since(latest.order_time).ok())
+            .unwrap_or_default()
+    }
+
+    async fn renew(&self, why: &str) {
+        match self.new_key().await {
+            Ok(entry) => {
+                tracing::info!(fingerprint = %entry.fingerprint, trigger = why, "key renewed")
+            }
+            Err(error) => tracing::error!(
+                error = %crate::keys::load::error_chain(&error),
+                trigger = why,
+                "Failed to generate new key"
+            ),
+        }
+    }
+}
+
+/// Delay until the first renewal: what is left of the period for the latest key (at least 0).
+pub fn first_renewal(period: Duration, latest_age: Duration) -> Duration {
+    period.saturating_sub(latest_age)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_renewal_counts_the_latest_keys_age() {
+        let day = Duration::from_secs(86_400);
+        assert_eq!(first_renewal(30 * day, 10 * day), 20 * day);
+        assert_eq!(first_renewal(30 * day, 40 * day), Duration::ZERO);
+        assert_eq!(
+            first_renewal(Duration::from_secs(20), Duration::from_millis(19_900)),
+            Duration::from_millis(100)
+        );
+    }
+}

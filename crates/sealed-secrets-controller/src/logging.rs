@@ -1,0 +1,42 @@
+//! Structured logs with tracing: `--log-format text|json`, `--log-level`, and upstream's
+//! stream routing (`--log-info-stdout`: INFO and below to stdout, WARN and ERROR to stderr;
+//! otherwise everything to stderr). `RUST_LOG` may refine per-module levels for debugging.
+
+use tracing::Level;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::writer::MakeWriterExt as _;
+
+use crate::config::{LogConfig, LogFormat};
+
+/// Installs the global subscriber. Safe to call once; later calls are ignored.
+pub fn init(config: &LogConfig) {
+    let level = config.level;
+    let filter = EnvFilter::builder()
+        .with_default_directive(level.into())
+        .from_env_lossy()
+        // The HTTP and TLS stacks are chatty at debug level.
+        .add_directive("hyper=info".parse().unwrap_or_else(|_| level.into()))
+        .add_directive("rustls=info".parse().unwrap_or_else(|_| level.into()));
+    let stdout_info = config.info_to_stdout;
+    let writer = std::io::stderr
+        .with_max_level(Level::WARN)
+        .and(
+            std::io::stdout
+                .with_min_level(Level::INFO)
+                .with_filter(move |_| stdout_info),
+        )
+        .and(
+            std::io::stderr
+                .with_min_level(Level::INFO)
+                .with_filter(move |_| !stdout_info),
+        );
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_target(false);
+    let result = match config.format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+    drop(result);
+}

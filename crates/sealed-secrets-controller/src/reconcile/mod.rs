@@ -1,0 +1,528 @@
+//! The reconcile loop: every watched SealedSecret becomes its Secret.
+//!
+//! Triggers (reference §5.4, with the fixes of design §2):
+//! - a SealedSecret appears, or its generation (spec), annotations (scope, key hint) or labels
+//!   change; its own status writes do not trigger (they change none of these);
+//! - a Secret controlled by a SealedSecret, or annotated `managed: "true"`, is deleted or changed
+//!   by someone else (Secrets are watched metadata-only: no Secret data is cached; the Secret is
+//!   read only while its SealedSecret is being reconciled). Changes the controller made itself
+//!   are recognised by their resourceVersion and do not trigger.
+//!
+//! Failures are retried forever with capped exponential backoff ([`backoff_delay`]); any new
+//! trigger retries at once. A Secret that is not ours, or immutable, is not retried on a timer:
+//! only a change (of the SealedSecret, or the Secret deleted or marked `managed`) can fix it. Each reconcile: unseal on the blocking pool ([`crate::unsealer`]),
+//! plan the write ([`secret`]), write, then the status ([`status`]) and events ([`events`]).
+//!
+//! [`run_scope`] runs one watch scope (all namespaces, or one namespace) until its shutdown
+//! future resolves, so the caller can stop it when leadership is lost.
+
+pub mod error;
+pub mod events;
+pub mod secret;
+pub mod status;
+
+use std::collections::HashMap;
+use std::hash::{Hash as _, Hasher as _};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{FutureExt as _, Stream, StreamExt as _, TryStreamExt as _, future};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::core::PartialObjectMeta;
+use kube::runtime::controller::{Action, Config as ApplierConfig};
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::watcher::{self, Event};
+use kube::runtime::{PredicateConfig, WatchStreamExt as _, applier};
+use kube::{Api, Client, Resource as _, ResourceExt as _};
+use sealed_secrets::SealedSecret;
+
+use self::error::ReconcileError;
+use self::events::{Events, UNSEALED, UNSEALED_MESSAGE};
+use self::secret::{MANAGED_ANNOTATION, Plan};
+use self::status::{Outcome, SYNCED};
+use crate::config::ReconcileConfig;
+use crate::metrics::{ConditionLabels, Metrics};
+use crate::unsealer::{UnsealFailure, Unsealer};
+
+/// First retry delay after a failure.
+const BACKOFF_BASE: Duration = Duration::from_millis(500);
+/// Longest retry delay.
+const BACKOFF_CAP: Duration = Duration::from_secs(300);
+
+/// What one watch scope covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchScope {
+    /// Every namespace.
+    All,
+    /// One namespace.
+    Namespace(String),
+}
+
+/// What every reconcile needs.
+pub struct Context {
+    /// Kubernetes client.
+    pub client: Client,
+    /// The unsealing pool.
+    pub unsealer: Unsealer,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Event publisher.
+    pub events: Events,
+    /// Flags.
+    pub config: ReconcileConfig,
+    /// Failures in a row per SealedSecret, for the backoff.
+    failures: Mutex<HashMap<(String, String), u32>>,
+    /// resourceVersion of the Secrets as the controller last wrote or confirmed them.
+    known: Mutex<HashMap<(String, String), String>>,
+}
+
+impl Context {
+    /// A context with empty backoff and write memory.
+    pub fn new(
+        client: Client,
+        unsealer: Unsealer,
+        metrics: Metrics,
+        events: Events,
+        config: ReconcileConfig,
+    ) -> Self {
+        Context {
+            client,
+            unsealer,
+            metrics,
+            events,
+            config,
+            failures: Mutex::default(),
+            known: Mutex::default(),
+        }
+    }
+
+    fn remember(&self, secret: &Secret) {
+        if let (Some(ns), Some(name), Some(rv)) = (
+            &secret.metadata.namespace,
+            &secret.metadata.name,
+            &secret.metadata.resource_version,
+        ) {
+            lock(&self.known).insert((ns.clone(), name.clone()), rv.clone());
+        }
+    }
+
+    fn is_known(&self, meta: &PartialObjectMeta<Secret>) -> bool {
+        let key = (meta.namespace().unwrap_or_default(), meta.name_any());
+        lock(&self.known)
+            .get(&key)
+            .is_some_and(|rv| meta.metadata.resource_version.as_ref() == Some(rv))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Delay before retry number `failures` (1-based): 0.5 s doubling, capped at 5 minutes.
+pub fn backoff_delay(failures: u32) -> Duration {
+    let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(20));
+    BACKOFF_BASE.saturating_mul(factor).min(BACKOFF_CAP)
+}
+
+/// Reconciles one SealedSecret.
+pub async fn reconcile(
+    sealed: Arc<SealedSecret>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    ctx.metrics.unseal_requests.inc();
+    let namespace = sealed.namespace().unwrap_or_default();
+    let name = sealed.name_any();
+    tracing::debug!(namespace = %namespace, name = %name, "Updating");
+    let result = sync_secret(&sealed, &ctx).await;
+    let outcome = match &result {
+        Ok(_) => Outcome::Synced,
+        Err(e) => Outcome::Failed {
+            reason: e.condition_reason(),
+            message: e.to_string(),
+        },
+    };
+    let status_changed = if ctx.config.update_status {
+        write_status(&sealed, &ctx, &outcome).await
+    } else {
+        true
+    };
+    let reference = sealed.object_ref(&());
+    match &result {
+        Ok(true) => {
+            ctx.events
+                .normal(&reference, UNSEALED, UNSEALED_MESSAGE)
+                .await
+        }
+        Ok(false) => tracing::debug!(namespace = %namespace, name = %name, "secret up to date"),
+        Err(error) => {
+            ctx.metrics.unseal_error(error.reason(), &namespace);
+            tracing::warn!(namespace = %namespace, name = %name, reason = error.reason(), error = %error,
+                "Error updating, will retry");
+            if status_changed {
+                ctx.events
+                    .warning(&reference, error.event_reason(), &error.event_message())
+                    .await;
+            }
+        }
+    }
+    if result.is_ok() {
+        lock(&ctx.failures).remove(&(namespace, name));
+    }
+    result.map(|_| Action::await_change())
+}
+
+/// Retries with capped exponential backoff, forever; except for a Secret that is not ours or
+/// immutable, which only a change can fix: those wait for the SealedSecret to change or for the
+/// Secret to be deleted or marked `managed` (all of which trigger a reconcile).
+pub fn error_policy(
+    sealed: Arc<SealedSecret>,
+    error: &ReconcileError,
+    ctx: Arc<Context>,
+) -> Action {
+    if matches!(
+        error,
+        ReconcileError::Unmanaged { .. } | ReconcileError::Immutable { .. }
+    ) {
+        return Action::await_change();
+    }
+    let key = (sealed.namespace().unwrap_or_default(), sealed.name_any());
+    let mut failures = lock(&ctx.failures);
+    let count = failures.entry(key).or_insert(0);
+    *count = count.saturating_add(1);
+    Action::requeue(backoff_delay(*count))
+}
+
+/// Unseals and writes the Secret. `Ok(true)` if it was created or changed.
+async fn sync_secret(sealed: &Arc<SealedSecret>, ctx: &Context) -> Result<bool, ReconcileError> {
+    let namespace = sealed.namespace().unwrap_or_default();
+    let name = sealed.name_any();
+    let uid = sealed.metadata.uid.clone().unwrap_or_default();
+    let unsealed = ctx
+        .unsealer
+        .unseal(sealed.clone())
+        .await
+        .map_err(|e| match e {
+            UnsealFailure::Unseal(e) => ReconcileError::Unseal(e),
+            UnsealFailure::Task => ReconcileError::Task,
+        })?;
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+    let mut existing = api.get_opt(&name).await?;
+    let plan = secret::plan(existing.as_ref(), unsealed.secret(), &uid);
+    let outcome = match plan {
+        Plan::Create => {
+            let mut created = api
+                .create(&PostParams::default(), unsealed.secret())
+                .await?;
+            ctx.remember(&created);
+            sealed_secrets::unseal::zeroize_data(&mut created);
+            if secret::may_manage(unsealed.secret(), &uid) {
+                Ok(true)
+            } else {
+                // Created without an owner reference (skip-set-owner-references) and without
+                // `managed`: upstream reports it as not managed right away.
+                Err(ReconcileError::Unmanaged {
+                    message: secret::unmanaged_message(&name),
+                })
+            }
+        }
+        Plan::Update(mut desired) => {
+            let written = api.replace(&name, &PostParams::default(), &desired).await;
+            sealed_secrets::unseal::zeroize_data(&mut desired);
+            match written {
+                Ok(mut secret) => {
+                    ctx.remember(&secret);
+                    sealed_secrets::unseal::zeroize_data(&mut secret);
+                    Ok(true)
+                }
+                Err(kube::Error::Api(status)) if secret::is_immutable_error(&status.message) => {
+                    Err(ReconcileError::Immutable {
+                        message: secret::immutable_message(&namespace, &name),
+                    })
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        Plan::UpToDate => {
+            if let Some(existing) = &existing {
+                ctx.remember(existing);
+            }
+            Ok(false)
+        }
+        Plan::Unmanaged => Err(ReconcileError::Unmanaged {
+            message: secret::unmanaged_message(&name),
+        }),
+    };
+    if let Some(existing) = existing.as_mut() {
+        sealed_secrets::unseal::zeroize_data(existing);
+    }
+    outcome
+}
+
+/// Writes the status if it changed; returns whether it needed a write.
+async fn write_status(sealed: &SealedSecret, ctx: &Context, outcome: &Outcome) -> bool {
+    let Some(status) = status::next_status(
+        sealed.status.as_ref(),
+        sealed.metadata.generation,
+        outcome,
+        status::now(),
+    ) else {
+        return false;
+    };
+    let namespace = sealed.namespace().unwrap_or_default();
+    let name = sealed.name_any();
+    let api: Api<SealedSecret> = Api::namespaced(ctx.client.clone(), &namespace);
+    let patch = serde_json::json!({ "status": status });
+    match api
+        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => {
+            let synced = status
+                .conditions
+                .iter()
+                .flatten()
+                .find(|c| c.type_ == SYNCED);
+            if let Some(synced) = synced {
+                ctx.metrics
+                    .condition_info
+                    .get_or_create(&condition_labels(sealed))
+                    .set(status::condition_value(&synced.status));
+            }
+        }
+        Err(error) => {
+            ctx.metrics.unseal_error("status", &namespace);
+            tracing::warn!(namespace = %namespace, name = %name, error = %error, "Error updating SealedSecret status");
+        }
+    }
+    true
+}
+
+fn condition_labels(sealed: &SealedSecret) -> ConditionLabels {
+    ConditionLabels {
+        namespace: sealed.namespace().unwrap_or_default(),
+        name: sealed.name_any(),
+        condition: SYNCED.to_owned(),
+        ss_app_kubernetes_io_instance: sealed
+            .labels()
+            .get("app.kubernetes.io/instance")
+            .cloned()
+            .unwrap_or_default(),
+    }
+}
+
+/// What makes a SealedSecret worth reconciling again: its generation (spec), annotations
+/// (scope, key hint) and labels. Status writes change none of these.
+fn change_hash(sealed: &SealedSecret) -> Option<u64> {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    sealed.metadata.generation.hash(&mut hasher);
+    sealed.metadata.annotations.hash(&mut hasher);
+    sealed.metadata.labels.hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// The SealedSecret a Secret event should re-reconcile: the Secret's controller if it is a
+/// SealedSecret of the same name, or the same-named SealedSecret if the Secret is `managed`.
+fn owner_of(meta: &PartialObjectMeta<Secret>) -> Option<ObjectRef<SealedSecret>> {
+    let namespace = meta.namespace()?;
+    let name = meta.name_any();
+    let controlled = meta.owner_references().iter().any(|r| {
+        r.controller == Some(true)
+            && r.kind == sealed_secrets::types::KIND
+            && r.api_version == sealed_secrets::types::API_VERSION
+            && r.name == name
+    });
+    let managed = meta
+        .annotations()
+        .get(MANAGED_ANNOTATION)
+        .is_some_and(|v| v == "true");
+    (controlled || managed).then(|| ObjectRef::new(&name).within(&namespace))
+}
+
+/// On a SealedSecret deletion: drop its gauge series; with `--old-gc-behavior`, delete the
+/// same-named Secret.
+fn on_deleted(ctx: &Arc<Context>, sealed: &SealedSecret) {
+    ctx.metrics.condition_info.remove(&condition_labels(sealed));
+    if ctx.config.old_gc_behavior {
+        let ctx = ctx.clone();
+        let namespace = sealed.namespace().unwrap_or_default();
+        let name = sealed.name_any();
+        tokio::spawn(async move {
+            tracing::info!(namespace = %namespace, name = %name, "SealedSecret has gone, deleting Secret");
+            let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+            match api.delete(&name, &DeleteParams::default()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(status)) if status.code == 404 => {}
+                Err(error) => tracing::warn!(namespace = %namespace, name = %name, error = %error,
+                    "could not delete the Secret of a deleted SealedSecret"),
+            }
+        });
+    }
+}
+
+/// Runs the reconcile loop of one scope until `shutdown` resolves. `ready` is told once the
+/// SealedSecret cache has synced.
+pub async fn run_scope(
+    ctx: Arc<Context>,
+    scope: WatchScope,
+    concurrency: u16,
+    ready: tokio::sync::oneshot::Sender<()>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let (sealed_api, secret_api): (Api<SealedSecret>, Api<PartialObjectMeta<Secret>>) = match &scope
+    {
+        WatchScope::All => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
+        WatchScope::Namespace(ns) => (
+            Api::namespaced(ctx.client.clone(), ns),
+            Api::namespaced(ctx.client.clone(), ns),
+        ),
+    };
+    tracing::info!(scope = ?scope, "Starting informer");
+    let mut config = watcher::Config::default();
+    if let Some(selector) = &ctx.config.label_selector {
+        config = config.labels(selector);
+    }
+    let (reader, writer) = reflector::store();
+    let deletions = ctx.clone();
+    let sealed_triggers = watcher::watcher(sealed_api, config)
+        .default_backoff()
+        .reflect(writer)
+        .inspect_ok(move |event| {
+            if let Event::Delete(sealed) = event {
+                on_deleted(&deletions, sealed);
+            }
+        })
+        .touched_objects()
+        .predicate_filter(change_hash, PredicateConfig::default())
+        .map_ok(|sealed| ObjectRef::from_obj(&sealed));
+    let secret_triggers = secret_triggers(ctx.clone(), secret_api);
+
+    let store = reader.clone();
+    tokio::spawn(async move {
+        if store.wait_until_ready().await.is_ok() {
+            let _ = ready.send(());
+        }
+    });
+
+    let queue =
+        futures::stream::select(sealed_triggers.boxed(), secret_triggers).take_until(shutdown);
+    let config = ApplierConfig::default().concurrency(concurrency);
+    applier(
+        |sealed, ctx| {
+            tokio::spawn(reconcile(sealed, ctx))
+                .map(|joined| joined.unwrap_or(Err(ReconcileError::Task)))
+        },
+        error_policy,
+        ctx,
+        reader,
+        queue,
+        config,
+    )
+    .for_each(|result| {
+        if let Err(error) = result {
+            tracing::debug!(error = %error, "reconcile loop");
+        }
+        future::ready(())
+    })
+    .await;
+}
+
+type Triggers =
+    std::pin::Pin<Box<dyn Stream<Item = Result<ObjectRef<SealedSecret>, watcher::Error>> + Send>>;
+
+/// Re-reconcile triggers from Secrets (metadata only), unless `--skip-recreate`.
+fn secret_triggers(ctx: Arc<Context>, api: Api<PartialObjectMeta<Secret>>) -> Triggers {
+    if ctx.config.skip_recreate {
+        return futures::stream::pending().boxed();
+    }
+    watcher::watcher(api, watcher::Config::default())
+        .default_backoff()
+        .filter_map(move |event| {
+            let trigger = match event {
+                Ok(Event::Apply(meta) | Event::InitApply(meta)) if !ctx.is_known(&meta) => {
+                    owner_of(&meta).map(Ok)
+                }
+                Ok(Event::Delete(meta)) => owner_of(&meta).map(Ok),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            };
+            future::ready(trigger)
+        })
+        .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped_forever() {
+        assert_eq!(backoff_delay(1), Duration::from_millis(500));
+        assert_eq!(backoff_delay(2), Duration::from_secs(1));
+        assert_eq!(backoff_delay(5), Duration::from_secs(8));
+        assert_eq!(backoff_delay(30), BACKOFF_CAP);
+        assert_eq!(backoff_delay(u32::MAX), BACKOFF_CAP);
+    }
+
+    fn meta(owner: Option<(&str, &str)>, managed: Option<&str>) -> PartialObjectMeta<Secret> {
+        PartialObjectMeta {
+            types: None,
+            metadata: ObjectMeta {
+                name: Some("s".into()),
+                namespace: Some("ns".into()),
+                owner_references: owner.map(|(kind, name)| {
+                    vec![OwnerReference {
+                        api_version: "bitnami.com/v1alpha1".into(),
+                        kind: kind.into(),
+                        name: name.into(),
+                        uid: "u".into(),
+                        controller: Some(true),
+                        block_owner_deletion: None,
+                    }]
+                }),
+                annotations: managed
+                    .map(|v| [(MANAGED_ANNOTATION.to_owned(), v.to_owned())].into()),
+                ..Default::default()
+            },
+            _phantom: std::marker::PhantomData,
+        }
+    }
+
+    #[test]
+    fn secrets_map_to_their_sealed_secret_only_when_owned_or_managed() {
+        let expected = Some(ObjectRef::<SealedSecret>::new("s").within("ns"));
+        assert_eq!(owner_of(&meta(Some(("SealedSecret", "s")), None)), expected);
+        assert_eq!(owner_of(&meta(None, Some("true"))), expected);
+        assert_eq!(owner_of(&meta(None, Some("TRUE"))), None);
+        assert_eq!(owner_of(&meta(Some(("Deployment", "s")), None)), None);
+        assert_eq!(owner_of(&meta(Some(("SealedSecret", "other")), None)), None);
+        assert_eq!(owner_of(&meta(None, None)), None);
+    }
+
+    #[test]
+    fn status_only_changes_do_not_trigger() {
+        let mut a = SealedSecret::new("s", Default::default());
+        a.metadata.generation = Some(1);
+        let mut b = a.clone();
+        b.status = Some(Default::default());
+        b.metadata.resource_version = Some("2".into());
+        assert_eq!(change_hash(&a), change_hash(&b));
+        b.metadata.annotations = Some(
+            [(
+                sealed_secrets::scope::CLUSTER_WIDE_ANNOTATION.to_owned(),
+                "true".to_owned(),
+            )]
+            .into(),
+        );
+        assert_ne!(
+            change_hash(&a),
+            change_hash(&b),
+            "a scope annotation change triggers"
+        );
+        let mut c = a.clone();
+        c.metadata.generation = Some(2);
+        assert_ne!(change_hash(&a), change_hash(&c));
+    }
+}

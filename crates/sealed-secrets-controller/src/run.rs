@@ -1,0 +1,310 @@
+//! Startup, the leader's work, and shutdown.
+//!
+//! Order: metrics → Kubernetes client → key watches and both HTTP servers (so `/healthz`
+//! answers while keys load; `/readyz` says when the controller is ready) → wait for the key
+//! Secrets to load → as leader: generate a key if needed, start renewal (period, SIGUSR1) and
+//! the reconcile loops. SIGTERM or SIGINT stops the loops and drains the HTTP servers; the
+//! process then exits 0.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context as _;
+use futures::future::join_all;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Api, Client};
+use sealed_secrets::unseal::UnsealOptions;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{ClientConfig, Config};
+use crate::http::{self, ApiState, ratelimit::RateLimiter};
+use crate::keys::KeyRegistry;
+use crate::keys::load::KeyWatch;
+use crate::keys::renew::KeyMaker;
+use crate::leader::Leadership;
+use crate::metrics::Metrics;
+use crate::reconcile::events::Events;
+use crate::reconcile::{self, Context, WatchScope};
+use crate::unsealer::Unsealer;
+
+const SERVICE_ACCOUNT_NAMESPACE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+/// Runs the controller until SIGTERM/SIGINT.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        "Starting sealed-secrets controller"
+    );
+    for notice in &config.notices {
+        tracing::warn!("{notice}");
+    }
+    let shutdown = CancellationToken::new();
+    spawn_signal_handlers(shutdown.clone())?;
+    let renew_requests = spawn_sigusr1()?;
+
+    let metrics = Metrics::new();
+    let client = client(&config.client).await?;
+    let namespace = my_namespace(&client);
+    let pod = std::env::var("POD_NAME").ok().filter(|s| !s.is_empty());
+    let events = Events::new(client.clone(), pod);
+    let registry = Arc::new(KeyRegistry::default());
+    let options = UnsealOptions {
+        accept_deprecated_v1_data: config.reconcile.accept_deprecated_v1_data,
+    };
+    let unsealer = Unsealer::new(
+        registry.clone(),
+        metrics.clone(),
+        Unsealer::default_slots(),
+        options,
+    );
+    let watches_synced = Arc::new(AtomicBool::new(false));
+
+    // HTTP first: bind errors fail startup; probes answer while keys load.
+    let api_listener = http::bind(&config.http.listen_addr).await?;
+    let metrics_listener = http::bind(&config.http.metrics_addr).await?;
+    let state = Arc::new(ApiState {
+        registry: registry.clone(),
+        unsealer: unsealer.clone(),
+        limiter: RateLimiter::new(config.http.rate_limit, config.http.rate_limit_burst),
+        watches_synced: watches_synced.clone(),
+        options,
+    });
+    let timeout = config.http.write_timeout.max(config.http.read_timeout);
+    let api_server = tokio::spawn(http::serve(
+        api_listener,
+        config.http.listen_addr.clone(),
+        http::api_router(state, metrics.clone(), timeout),
+        shutdown.clone().cancelled_owned(),
+    ));
+    let metrics_server = tokio::spawn(http::serve(
+        metrics_listener,
+        config.http.metrics_addr.clone(),
+        http::metrics_router(metrics.clone()),
+        shutdown.clone().cancelled_owned(),
+    ));
+
+    tracing::info!(namespace = %namespace, "Searching for existing private keys");
+    let key_watch = KeyWatch {
+        client: client.clone(),
+        namespace: namespace.clone(),
+        prefix: config.keys.prefix.clone(),
+        order: config.keys.order,
+        registry: registry.clone(),
+        metrics: metrics.clone(),
+        events: events.clone(),
+    };
+    tokio::spawn(key_watch.run());
+    tokio::select! {
+        () = registry.wait_synced() => {}
+        () = shutdown.cancelled() => return drain(api_server, metrics_server).await,
+    }
+
+    let scopes = watch_scopes(&client, &config, &namespace).await?;
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        unsealer,
+        metrics,
+        events,
+        config.reconcile.clone(),
+    ));
+    let maker = KeyMaker {
+        client,
+        namespace,
+        config: config.keys.clone(),
+        registry,
+    };
+    let leader = LeaderWork {
+        ctx,
+        maker,
+        scopes,
+        watches_synced,
+    };
+
+    let mut leadership = Leadership::always();
+    let mut renew_requests = Some(renew_requests);
+    loop {
+        tokio::select! {
+            () = leadership.acquired() => {}
+            () = shutdown.cancelled() => break,
+        }
+        let stop = shutdown.child_token();
+        let requests = renew_requests.take().unwrap_or_else(|| mpsc::channel(1).1);
+        let work = leader.run(stop.clone(), requests);
+        tokio::pin!(work);
+        tokio::select! {
+            result = &mut work => {
+                result?;
+            }
+            () = leadership.lost() => {
+                tracing::warn!("leadership lost; stopping the reconcile loops");
+                stop.cancel();
+                work.await?;
+            }
+            () = shutdown.cancelled() => {
+                stop.cancel();
+                work.await?;
+                break;
+            }
+        }
+    }
+    drain(api_server, metrics_server).await
+}
+
+type Server = tokio::task::JoinHandle<Result<(), http::ServeError>>;
+
+async fn drain(api: Server, metrics: Server) -> anyhow::Result<()> {
+    for server in [api, metrics] {
+        server.await.context("HTTP server task failed")??;
+    }
+    tracing::info!("shut down");
+    Ok(())
+}
+
+/// What only the leader does.
+struct LeaderWork {
+    ctx: Arc<Context>,
+    maker: KeyMaker,
+    scopes: Vec<WatchScope>,
+    watches_synced: Arc<AtomicBool>,
+}
+
+impl LeaderWork {
+    /// Ensures a key, renews keys, reconciles; returns when `stop` is cancelled.
+    async fn run(
+        &self,
+        stop: CancellationToken,
+        renew_requests: mpsc::Receiver<()>,
+    ) -> anyhow::Result<()> {
+        if self.maker.needs_initial_key() {
+            let reason = if self.maker.registry.is_empty() {
+                "no key found"
+            } else {
+                "latest key older than --key-cutoff-time"
+            };
+            tracing::info!(reason, "generating a new key");
+            self.maker
+                .new_key()
+                .await
+                .context("cannot create the initial sealing key")?;
+        }
+        let renewal = tokio::spawn(self.maker.clone().renew_forever(renew_requests));
+        let concurrency =
+            u16::try_from(Unsealer::default_slots().saturating_mul(4)).unwrap_or(u16::MAX);
+        let mut loops = Vec::new();
+        let mut ready = Vec::new();
+        for scope in &self.scopes {
+            let (tx, rx) = oneshot::channel();
+            ready.push(rx);
+            loops.push(tokio::spawn(reconcile::run_scope(
+                self.ctx.clone(),
+                scope.clone(),
+                concurrency,
+                tx,
+                stop.clone().cancelled_owned(),
+            )));
+        }
+        let synced = self.watches_synced.clone();
+        tokio::spawn(async move {
+            if join_all(ready).await.iter().all(Result::is_ok) {
+                http::api::set_synced(&synced);
+                tracing::info!("watches synced; ready");
+            }
+        });
+        join_all(loops).await;
+        renewal.abort();
+        Ok(())
+    }
+}
+
+/// The scopes to watch: every namespace, or the controller's plus `--additional-namespaces`
+/// that exist.
+async fn watch_scopes(
+    client: &Client,
+    config: &Config,
+    namespace: &str,
+) -> anyhow::Result<Vec<WatchScope>> {
+    if config.reconcile.all_namespaces {
+        return Ok(vec![WatchScope::All]);
+    }
+    let mut scopes = vec![WatchScope::Namespace(namespace.to_owned())];
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    for extra in &config.reconcile.additional_namespaces {
+        if extra == namespace {
+            continue;
+        }
+        match namespaces
+            .get_opt(extra)
+            .await
+            .with_context(|| format!("cannot read namespace {extra}"))?
+        {
+            Some(_) => scopes.push(WatchScope::Namespace(extra.clone())),
+            None => tracing::warn!(namespace = %extra, "namespace doesn't exist; not watching it"),
+        }
+    }
+    Ok(scopes)
+}
+
+/// The Kubernetes client: `--kubeconfig`, else KUBECONFIG, ~/.kube/config, in-cluster.
+async fn client(config: &ClientConfig) -> anyhow::Result<Client> {
+    let kube_config = match &config.kubeconfig {
+        Some(path) => {
+            let kubeconfig = Kubeconfig::read_from(path)
+                .with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+                .await
+                .with_context(|| format!("cannot use kubeconfig {}", path.display()))?
+        }
+        None => kube::Config::infer()
+            .await
+            .context("cannot find Kubernetes credentials")?,
+    };
+    Client::try_from(kube_config).context("cannot create the Kubernetes client")
+}
+
+/// The controller namespace: `POD_NAMESPACE`, the service account's namespace file, else the
+/// client's default namespace.
+fn my_namespace(client: &Client) -> String {
+    if let Some(ns) = std::env::var("POD_NAMESPACE")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+    {
+        return ns.trim().to_owned();
+    }
+    if let Some(ns) = std::fs::read_to_string(SERVICE_ACCOUNT_NAMESPACE)
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+    {
+        return ns.trim().to_owned();
+    }
+    client.default_namespace().to_owned()
+}
+
+fn spawn_signal_handlers(shutdown: CancellationToken) -> anyhow::Result<()> {
+    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received; shutting down"),
+            _ = int.recv() => tracing::info!("SIGINT received; shutting down"),
+        }
+        shutdown.cancel();
+    });
+    Ok(())
+}
+
+fn spawn_sigusr1() -> anyhow::Result<mpsc::Receiver<()>> {
+    let mut usr1 = signal(SignalKind::user_defined1()).context("cannot listen for SIGUSR1")?;
+    let (tx, rx) = mpsc::channel(4);
+    tokio::spawn(async move {
+        while usr1.recv().await.is_some() {
+            tracing::info!("SIGUSR1 received; generating a new key");
+            if tx.try_send(()).is_err() {
+                tracing::warn!("a key renewal is already pending");
+            }
+        }
+    });
+    Ok(rx)
+}
