@@ -78,11 +78,17 @@ pub fn seal<R: CryptoRngCore + ?Sized>(
         encrypted_data.insert(item.clone(), encrypt(rng, key, item, &value.0, &label)?);
     }
     for (item, value) in secret.string_data.iter().flatten() {
-        encrypted_data.insert(item.clone(), encrypt(rng, key, item, value.as_bytes(), &label)?);
+        encrypted_data.insert(
+            item.clone(),
+            encrypt(rng, key, item, value.as_bytes(), &label)?,
+        );
     }
 
     let mut top_annotations = scope.annotations().unwrap_or_default();
-    top_annotations.insert(KEY_HINT_ANNOTATION.to_owned(), key.fingerprint().to_string());
+    top_annotations.insert(
+        KEY_HINT_ANNOTATION.to_owned(),
+        key.fingerprint().to_string(),
+    );
     let top = ObjectMeta {
         name: Some(name),
         namespace: meta.namespace.clone().filter(|ns| !ns.is_empty()),
@@ -100,7 +106,11 @@ pub fn seal<R: CryptoRngCore + ?Sized>(
         encrypted_data,
         invalid_items: Vec::new(),
     };
-    Ok(SealedSecret { metadata: top, spec, status: None })
+    Ok(SealedSecret {
+        metadata: top,
+        spec,
+        status: None,
+    })
 }
 
 /// Encrypts one raw value for `scope` (kubeseal `--raw`), returning standard base64.
@@ -136,5 +146,8 @@ fn encrypt<R: CryptoRngCore + ?Sized>(
 ) -> Result<String, SealError> {
     crypto::hybrid_encrypt(rng, key, plaintext, label)
         .map(|ciphertext| BASE64.encode(ciphertext))
-        .map_err(|source| SealError::Encrypt { key: item.to_owned(), source })
+        .map_err(|source| SealError::Encrypt {
+            key: item.to_owned(),
+            source,
+        })
 }

@@ -44,7 +44,9 @@ pub struct UnsealOptions {
 
 impl Default for UnsealOptions {
     fn default() -> Self {
-        UnsealOptions { accept_deprecated_v1_data: true }
+        UnsealOptions {
+            accept_deprecated_v1_data: true,
+        }
     }
 }
 
@@ -131,7 +133,9 @@ pub enum UnsealError {
     #[error("using deprecated 'data' field, use 'encryptedData' or flip the feature flag")]
     DeprecatedDataRejected,
     /// Both `spec.data` and `spec.encryptedData` are set.
-    #[error("cannot use the field 'encryptedData' and the deprecated field 'data' at the same time")]
+    #[error(
+        "cannot use the field 'encryptedData' and the deprecated field 'data' at the same time"
+    )]
     BothDataFields,
     /// The deprecated `spec.data` blob did not decrypt.
     #[error("no key could decrypt secret (data)")]
@@ -255,7 +259,12 @@ fn unseal_items(
         let ciphertext = match BASE64.decode(encoded) {
             Ok(bytes) => bytes,
             Err(e) => {
-                errors.push((item.clone(), ItemError::Base64 { offset: base64_offset(&e) }));
+                errors.push((
+                    item.clone(),
+                    ItemError::Base64 {
+                        offset: base64_offset(&e),
+                    },
+                ));
                 continue;
             }
         };
@@ -268,20 +277,15 @@ fn unseal_items(
     }
 
     if let Some(templates) = template.data.as_ref().filter(|t| !t.is_empty()) {
-        let mut context: BTreeMap<String, String> = data
-            .iter()
-            .map(|(k, v)| (k.clone(), String::from_utf8_lossy(&v.0).into_owned()))
-            .collect();
+        // Templates see the decrypted values only; their outputs are added after all rendered.
+        let context = ZeroizeOnDrop(data.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect());
         for (item, source) in templates {
-            match template::render(source, &context) {
+            match template::render_bytes(source, &context.0) {
                 Ok(rendered) => {
                     data.insert(item.clone(), ByteString(rendered.to_vec()));
                 }
                 Err(e) => errors.push((item.clone(), ItemError::Template(e))),
             }
-        }
-        for value in context.values_mut() {
-            value.zeroize();
         }
     }
 
@@ -290,7 +294,10 @@ fn unseal_items(
             value.0.zeroize();
         }
         errors.sort_by(|a, b| a.0.cmp(&b.0));
-        return Err(UnsealError::Items { errors, keys_tried: keys.len() });
+        return Err(UnsealError::Items {
+            errors,
+            keys_tried: keys.len(),
+        });
     }
     Ok(Secret {
         metadata: template.metadata.clone(),
@@ -307,9 +314,9 @@ fn unseal_legacy(
     label: &[u8],
     stats: &mut UnsealStats,
 ) -> Result<Secret, UnsealError> {
-    let ciphertext = BASE64
-        .decode(blob)
-        .map_err(|e| UnsealError::LegacyBase64 { offset: base64_offset(&e) })?;
+    let ciphertext = BASE64.decode(blob).map_err(|e| UnsealError::LegacyBase64 {
+        offset: base64_offset(&e),
+    })?;
     let mut order = keys.to_vec();
     let plaintext =
         decrypt_any(&mut order, &ciphertext, label, stats).ok_or(UnsealError::LegacyNoKey)?;
@@ -341,6 +348,17 @@ fn decrypt_any(
         }
     }
     None
+}
+
+/// A map of plaintexts that is wiped when dropped.
+struct ZeroizeOnDrop(BTreeMap<String, Vec<u8>>);
+
+impl Drop for ZeroizeOnDrop {
+    fn drop(&mut self) {
+        for value in self.0.values_mut() {
+            value.zeroize();
+        }
+    }
 }
 
 /// True if the length prefix fits: a shorter input fails for every key, so no RSA work is spent.
