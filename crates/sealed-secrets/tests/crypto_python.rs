@@ -38,9 +38,19 @@ fn python() -> &'static Path {
             .stderr(Stdio::inherit())
             .output()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-        assert!(out.status.success(), "{} failed: set SSRS_PYTHON to a python with cryptography", script.display());
+        assert!(
+            out.status.success(),
+            "{} failed: set SSRS_PYTHON to a python with cryptography",
+            script.display()
+        );
         let stdout = String::from_utf8(out.stdout).expect("utf-8 path");
-        PathBuf::from(stdout.lines().last().expect("the script prints the python path").trim())
+        PathBuf::from(
+            stdout
+                .lines()
+                .last()
+                .expect("the script prints the python path")
+                .trim(),
+        )
     })
 }
 
@@ -54,9 +64,18 @@ fn hybrid_py(args: &[&str], stdin: &[u8]) -> Vec<u8> {
         .stderr(Stdio::piped())
         .spawn()
         .expect("python starts");
-    child.stdin.take().expect("stdin").write_all(stdin).expect("write stdin");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
     let out = child.wait_with_output().expect("python runs");
-    assert!(out.status.success(), "hybrid.py {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "hybrid.py {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
@@ -93,9 +112,21 @@ fn python_decrypts_what_rust_encrypts() {
         for label in SCOPE_LABELS {
             for &backend in Backend::ALL {
                 let plaintext = format!("value for {label:?} from {backend}");
-                let ct = hybrid_encrypt_with(backend, &mut OsRng, key.public_key(), plaintext.as_bytes(), label.as_bytes())
-                    .expect("encrypt");
-                let args = ["decrypt", "--key", key_file.to_str().expect("utf-8"), "--label", label];
+                let ct = hybrid_encrypt_with(
+                    backend,
+                    &mut OsRng,
+                    key.public_key(),
+                    plaintext.as_bytes(),
+                    label.as_bytes(),
+                )
+                .expect("encrypt");
+                let args = [
+                    "decrypt",
+                    "--key",
+                    key_file.to_str().expect("utf-8"),
+                    "--label",
+                    label,
+                ];
                 let out = hybrid_py(&args, STANDARD.encode(&ct).as_bytes());
                 assert_eq!(out, plaintext.as_bytes(), "{key_name} {backend} {label:?}");
             }
@@ -108,14 +139,23 @@ fn rust_decrypts_what_python_encrypts_with_our_certificate() {
     let tmp = TempDir::new("crypto-python");
     let key = key("test-only-rsa4096.pem");
     // Python reads the public key from a certificate we generate (empty subject, encipherOnly).
-    let cert = Certificate::self_signed(&key, "", SystemTime::now(), Duration::from_secs(3600)).expect("cert");
+    let cert = Certificate::self_signed(&key, "", SystemTime::now(), Duration::from_secs(3600))
+        .expect("cert");
     let cert_file = tmp.0.join("cert.pem");
     std::fs::write(&cert_file, cert.to_pem()).expect("write cert");
     for label in SCOPE_LABELS {
         let plaintext = format!("python value for {label:?}");
-        let args = ["encrypt", "--cert", cert_file.to_str().expect("utf-8"), "--label", label];
+        let args = [
+            "encrypt",
+            "--cert",
+            cert_file.to_str().expect("utf-8"),
+            "--label",
+            label,
+        ];
         let out = hybrid_py(&args, plaintext.as_bytes());
-        let ct = STANDARD.decode(String::from_utf8(out).expect("base64").trim()).expect("base64");
+        let ct = STANDARD
+            .decode(String::from_utf8(out).expect("base64").trim())
+            .expect("base64");
         assert_eq!(&ct[..2], &[0x02, 0x00]);
         for &backend in Backend::ALL {
             let pt = hybrid_decrypt_with(backend, &key, &ct, label.as_bytes()).expect("decrypt");
@@ -129,7 +169,14 @@ fn rust_decrypts_what_python_encrypts_with_our_certificate() {
 #[test]
 fn python_test_suite_passes() {
     let out = Command::new(python())
-        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/python"])
+        .args([
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/python",
+        ])
         .current_dir(crate_dir())
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()

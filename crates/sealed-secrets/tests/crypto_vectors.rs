@@ -27,18 +27,28 @@ struct Vector {
 
 impl Vector {
     fn parse(path: &Path) -> Vector {
-        let name = path.file_name().expect("file name").to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .expect("file name")
+            .to_string_lossy()
+            .into_owned();
         let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let (head, body) = text.split_once("\n\n").unwrap_or_else(|| panic!("{name}: no blank line"));
+        let (head, body) = text
+            .split_once("\n\n")
+            .unwrap_or_else(|| panic!("{name}: no blank line"));
         let headers = head
             .lines()
             .map(|line| {
-                let (k, v) = line.split_once(':').unwrap_or_else(|| panic!("{name}: bad header {line:?}"));
+                let (k, v) = line
+                    .split_once(':')
+                    .unwrap_or_else(|| panic!("{name}: bad header {line:?}"));
                 (k.to_owned(), v.strip_prefix(' ').unwrap_or(v).to_owned())
             })
             .collect();
         let body: String = body.split_whitespace().collect();
-        let ciphertext = STANDARD.decode(body).unwrap_or_else(|e| panic!("{name}: body is not base64: {e}"));
+        let ciphertext = STANDARD
+            .decode(body)
+            .unwrap_or_else(|e| panic!("{name}: body is not base64: {e}"));
         Vector {
             name,
             headers,
@@ -71,7 +81,8 @@ fn load_vectors() -> Vec<Vector> {
 }
 
 fn load_key(name: &str) -> PrivateKey {
-    let pem = fs::read(vectors_dir().join("keys").join(name)).unwrap_or_else(|e| panic!("key {name}: {e}"));
+    let pem = fs::read(vectors_dir().join("keys").join(name))
+        .unwrap_or_else(|e| panic!("key {name}: {e}"));
     PrivateKey::from_pem(&pem).unwrap_or_else(|e| panic!("key {name}: {e}"))
 }
 
@@ -79,9 +90,19 @@ fn load_key(name: &str) -> PrivateKey {
 fn known_answer_vectors() {
     let vectors = load_vectors();
     let ok = vectors.iter().filter(|v| v.name.starts_with("ok_")).count();
-    let fail = vectors.iter().filter(|v| v.name.starts_with("fail_")).count();
-    assert!(ok >= 6 && fail >= 10, "expected the committed vectors, found {ok} ok and {fail} fail");
-    assert_eq!(ok + fail, vectors.len(), "every vector file is named ok_* or fail_*");
+    let fail = vectors
+        .iter()
+        .filter(|v| v.name.starts_with("fail_"))
+        .count();
+    assert!(
+        ok >= 6 && fail >= 10,
+        "expected the committed vectors, found {ok} ok and {fail} fail"
+    );
+    assert_eq!(
+        ok + fail,
+        vectors.len(),
+        "every vector file is named ok_* or fail_*"
+    );
 
     let mut failures = Vec::new();
     for v in &vectors {
@@ -95,17 +116,33 @@ fn known_answer_vectors() {
                 ("success", Err(e)) => Some(format!("failed: {e}")),
                 ("failure", Ok(_)) => Some("decrypted but must be rejected".to_owned()),
                 ("failure", Err(e)) if e.kind() == v.header("error") => None,
-                ("failure", Err(e)) => Some(format!("wrong error {} ({e}), expected {}", e.kind(), v.header("error"))),
+                ("failure", Err(e)) => Some(format!(
+                    "wrong error {} ({e}), expected {}",
+                    e.kind(),
+                    v.header("error")
+                )),
                 (other, _) => Some(format!("unknown expect: {other}")),
             };
             if let Some(problem) = problem {
                 failures.push(format!("{} [{backend}]: {problem}", v.name));
             }
         }
-        let prefix = if v.header("expect") == "success" { "ok_" } else { "fail_" };
-        assert!(v.name.starts_with(prefix), "{}: name does not match expect", v.name);
+        let prefix = if v.header("expect") == "success" {
+            "ok_"
+        } else {
+            "fail_"
+        };
+        assert!(
+            v.name.starts_with(prefix),
+            "{}: name does not match expect",
+            v.name
+        );
     }
-    assert!(failures.is_empty(), "vector failures:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "vector failures:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// Inputs kept from fuzzing (`tests/vectors/fuzz/<target>/*`) must not panic any more.
@@ -114,7 +151,9 @@ fn fuzz_regressions_do_not_panic() {
     let key = load_key("test-only-rsa2048.pem");
     for target in ["hybrid_decrypt", "key_pem"] {
         let dir = vectors_dir().join("fuzz").join(target);
-        let Ok(entries) = fs::read_dir(&dir) else { continue };
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
         for entry in entries {
             let path = entry.expect("dir entry").path();
             if path.extension().is_some_and(|e| e == "md") {

@@ -39,10 +39,11 @@ pub(crate) fn load_public(spki_der: &[u8]) -> Result<PublicHandle, KeyError> {
 
 /// Loads an RSA private key from its PKCS#8 DER.
 pub(crate) fn load_private(pkcs8_der: &[u8]) -> Result<PrivateHandle, KeyError> {
-    let key = PrivateDecryptingKey::from_pkcs8(pkcs8_der).map_err(|e| KeyError::BackendRejected {
-        backend: NAME,
-        reason: e.to_string(),
-    })?;
+    let key =
+        PrivateDecryptingKey::from_pkcs8(pkcs8_der).map_err(|e| KeyError::BackendRejected {
+            backend: NAME,
+            reason: e.to_string(),
+        })?;
     let key = OaepPrivateDecryptingKey::new(key).map_err(|_| KeyError::BackendRejected {
         backend: NAME,
         reason: "cannot use the key for rsa-oaep".to_owned(),
@@ -65,8 +66,11 @@ pub(crate) fn generate_pkcs8(bits: usize) -> Result<Zeroizing<Vec<u8>>, KeyError
             });
         }
     };
-    let key = PrivateDecryptingKey::generate(size).map_err(|_| KeyError::Generate { backend: NAME })?;
-    let der = key.as_der().map_err(|_| KeyError::Generate { backend: NAME })?;
+    let key =
+        PrivateDecryptingKey::generate(size).map_err(|_| KeyError::Generate { backend: NAME })?;
+    let der = key
+        .as_der()
+        .map_err(|_| KeyError::Generate { backend: NAME })?;
     Ok(Zeroizing::new(der.as_ref().to_vec()))
 }
 
@@ -84,7 +88,11 @@ pub(crate) fn sign_pkcs1_sha256(pkcs1_der: &[u8], msg: &[u8]) -> Result<Vec<u8>,
 }
 
 /// RSA-OAEP encryption (SHA-256, MGF1-SHA-256, `label`) of `msg`; output is modulus-sized.
-pub(crate) fn oaep_encrypt(key: &PublicHandle, msg: &[u8], label: &[u8]) -> Result<Vec<u8>, CryptoError> {
+pub(crate) fn oaep_encrypt(
+    key: &PublicHandle,
+    msg: &[u8],
+    label: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
     let mut out = vec![0u8; key.0.ciphertext_size()];
     let len = key
         .0

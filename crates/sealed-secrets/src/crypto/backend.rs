@@ -58,7 +58,9 @@ impl Backend {
                 super::aws_lc::oaep_encrypt(key.aws_lc(), msg, label)
             }
             #[cfg(feature = "rust-crypto")]
-            Backend::RustCrypto => super::rust_crypto::oaep_encrypt(rng, key.rust_crypto(), msg, label),
+            Backend::RustCrypto => {
+                super::rust_crypto::oaep_encrypt(rng, key.rust_crypto(), msg, label)
+            }
         }
     }
 
@@ -73,7 +75,9 @@ impl Backend {
             #[cfg(feature = "aws-lc")]
             Backend::AwsLc => super::aws_lc::oaep_decrypt(key.aws_lc(), ciphertext, label),
             #[cfg(feature = "rust-crypto")]
-            Backend::RustCrypto => super::rust_crypto::oaep_decrypt(key.rust_crypto(), ciphertext, label),
+            Backend::RustCrypto => {
+                super::rust_crypto::oaep_decrypt(key.rust_crypto(), ciphertext, label)
+            }
         }
     }
 

@@ -15,7 +15,9 @@ pub enum CryptoError {
         len: usize,
     },
     /// The length prefix announces more RSA ciphertext than the input holds (truncated input).
-    #[error("length prefix {prefix} runs past the end of the ciphertext ({available} bytes follow it)")]
+    #[error(
+        "length prefix {prefix} runs past the end of the ciphertext ({available} bytes follow it)"
+    )]
     LengthPrefixPastEnd {
         /// The RSA ciphertext length the prefix announces.
         prefix: usize,
@@ -24,7 +26,9 @@ pub enum CryptoError {
     },
     /// The length prefix is not the key's modulus size: the value was sealed with a key of
     /// another size, or the prefix is corrupt.
-    #[error("rsa ciphertext is {prefix} bytes but the key's modulus is {modulus_len} bytes (sealed with another key?)")]
+    #[error(
+        "rsa ciphertext is {prefix} bytes but the key's modulus is {modulus_len} bytes (sealed with another key?)"
+    )]
     RsaCiphertextSize {
         /// The RSA ciphertext length the prefix announces.
         prefix: usize,

@@ -33,9 +33,13 @@ fn rejected(e: rsa::Error) -> KeyError {
 
 /// Loads an RSA public key from its big-endian modulus and exponent.
 pub(crate) fn load_public(n: &[u8], e: &[u8]) -> Result<PublicHandle, KeyError> {
-    RsaPublicKey::new_with_max_size(BigUint::from_bytes_be(n), BigUint::from_bytes_be(e), MAX_KEY_BITS)
-        .map(PublicHandle)
-        .map_err(rejected)
+    RsaPublicKey::new_with_max_size(
+        BigUint::from_bytes_be(n),
+        BigUint::from_bytes_be(e),
+        MAX_KEY_BITS,
+    )
+    .map(PublicHandle)
+    .map_err(rejected)
 }
 
 /// Loads (and validates) a two-prime RSA private key from its parsed PKCS#1 structure.
@@ -53,15 +57,22 @@ pub(crate) fn load_private(key: &pkcs1::RsaPrivateKey<'_>) -> Result<PrivateHand
 
 /// Generates an RSA key of `bits` with the OS generator and returns its PKCS#1 DER.
 pub(crate) fn generate_pkcs1(bits: usize) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-    let key = RsaPrivateKey::new(&mut OsRng, bits).map_err(|_| KeyError::Generate { backend: NAME })?;
-    let der = key.to_pkcs1_der().map_err(|_| KeyError::Generate { backend: NAME })?;
+    let key =
+        RsaPrivateKey::new(&mut OsRng, bits).map_err(|_| KeyError::Generate { backend: NAME })?;
+    let der = key
+        .to_pkcs1_der()
+        .map_err(|_| KeyError::Generate { backend: NAME })?;
     Ok(der.to_bytes())
 }
 
 /// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 8.2) over `msg`, blinded.
 pub(crate) fn sign_pkcs1_sha256(key: &PrivateHandle, msg: &[u8]) -> Result<Vec<u8>, KeyError> {
     key.0
-        .sign_with_rng(&mut OsRng, Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(msg))
+        .sign_with_rng(
+            &mut OsRng,
+            Pkcs1v15Sign::new::<Sha256>(),
+            &Sha256::digest(msg),
+        )
         .map_err(|_| KeyError::Sign { backend: NAME })
 }
 
@@ -116,6 +127,11 @@ pub(crate) fn gcm_open_in_place(
     tag: &[u8; TAG_LEN],
 ) -> Result<(), CryptoError> {
     Aes256Gcm::new(key.into())
-        .decrypt_in_place_detached(Nonce::from_slice(&ZERO_NONCE), b"", buf, Tag::from_slice(tag))
+        .decrypt_in_place_detached(
+            Nonce::from_slice(&ZERO_NONCE),
+            b"",
+            buf,
+            Tag::from_slice(tag),
+        )
         .map_err(|_| CryptoError::AesOpen)
 }

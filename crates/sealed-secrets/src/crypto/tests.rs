@@ -26,7 +26,8 @@ fn round_trip_every_scope_and_backend_pair() {
     let key = key(RSA2048);
     for &label in &LABELS {
         for &enc in Backend::ALL {
-            let ct = hybrid_encrypt_with(enc, &mut rng(), key.public_key(), b"hunter2", label).expect("encrypt");
+            let ct = hybrid_encrypt_with(enc, &mut rng(), key.public_key(), b"hunter2", label)
+                .expect("encrypt");
             assert_eq!(ct.len(), 2 + 256 + 7 + TAG_LEN);
             for &dec in Backend::ALL {
                 let pt = hybrid_decrypt_with(dec, &key, &ct, label)
@@ -41,8 +42,14 @@ fn round_trip_every_scope_and_backend_pair() {
 fn default_functions_round_trip_empty_and_large_plaintext() {
     let key = key(RSA2048);
     for plaintext in [Vec::new(), vec![0xa5; 100_000]] {
-        let ct = hybrid_encrypt(&mut rng(), key.public_key(), &plaintext, b"ns/name").expect("encrypt");
-        assert_eq!(hybrid_decrypt(&key, &ct, b"ns/name").expect("decrypt").as_slice(), plaintext);
+        let ct =
+            hybrid_encrypt(&mut rng(), key.public_key(), &plaintext, b"ns/name").expect("encrypt");
+        assert_eq!(
+            hybrid_decrypt(&key, &ct, b"ns/name")
+                .expect("decrypt")
+                .as_slice(),
+            plaintext
+        );
     }
 }
 
@@ -50,11 +57,21 @@ fn default_functions_round_trip_empty_and_large_plaintext() {
 fn rsa4096_output_starts_with_0200() {
     let key = key(RSA4096);
     for &backend in Backend::ALL {
-        let ct = hybrid_encrypt_with(backend, &mut rng(), key.public_key(), b"x", b"").expect("encrypt");
+        let ct =
+            hybrid_encrypt_with(backend, &mut rng(), key.public_key(), b"x", b"").expect("encrypt");
         assert_eq!(&ct[..2], &[0x02, 0x00]);
         use base64::Engine as _;
-        assert!(base64::engine::general_purpose::STANDARD.encode(&ct).starts_with("Ag"));
-        assert_eq!(hybrid_decrypt_with(backend, &key, &ct, b"").expect("decrypt").as_slice(), b"x");
+        assert!(
+            base64::engine::general_purpose::STANDARD
+                .encode(&ct)
+                .starts_with("Ag")
+        );
+        assert_eq!(
+            hybrid_decrypt_with(backend, &key, &ct, b"")
+                .expect("decrypt")
+                .as_slice(),
+            b"x"
+        );
     }
 }
 
@@ -88,13 +105,48 @@ fn malformed_input_gives_typed_errors() {
         ("empty", vec![], &key, "too-short"),
         ("one byte", vec![1], &key, "too-short"),
         ("prefix only", vec![1, 0], &key, "length-prefix-past-end"),
-        ("truncated rsa part", ct[..100].to_vec(), &key, "length-prefix-past-end"),
-        ("prefix ffff", [&[0xff, 0xff][..], &ct[2..]].concat(), &key, "length-prefix-past-end"),
-        ("prefix 0", [&[0, 0][..], &ct[2..]].concat(), &key, "rsa-ciphertext-size"),
-        ("smaller prefix", [&[0, 255][..], &ct[2..]].concat(), &key, "rsa-ciphertext-size"),
-        ("2048 ciphertext, 4096 key", ct.clone(), &big, "rsa-ciphertext-size"),
-        ("no tag", ct[..2 + 256].to_vec(), &key, "aes-ciphertext-too-short"),
-        ("truncated tag", ct[..ct.len() - 1].to_vec(), &key, "aes-open"),
+        (
+            "truncated rsa part",
+            ct[..100].to_vec(),
+            &key,
+            "length-prefix-past-end",
+        ),
+        (
+            "prefix ffff",
+            [&[0xff, 0xff][..], &ct[2..]].concat(),
+            &key,
+            "length-prefix-past-end",
+        ),
+        (
+            "prefix 0",
+            [&[0, 0][..], &ct[2..]].concat(),
+            &key,
+            "rsa-ciphertext-size",
+        ),
+        (
+            "smaller prefix",
+            [&[0, 255][..], &ct[2..]].concat(),
+            &key,
+            "rsa-ciphertext-size",
+        ),
+        (
+            "2048 ciphertext, 4096 key",
+            ct.clone(),
+            &big,
+            "rsa-ciphertext-size",
+        ),
+        (
+            "no tag",
+            ct[..2 + 256].to_vec(),
+            &key,
+            "aes-ciphertext-too-short",
+        ),
+        (
+            "truncated tag",
+            ct[..ct.len() - 1].to_vec(),
+            &key,
+            "aes-open",
+        ),
         ("flipped tag", flipped_tag, &key, "aes-open"),
         ("flipped aes body", flipped_body, &key, "aes-open"),
         ("flipped rsa part", flipped_rsa, &key, "rsa-decrypt"),
@@ -110,7 +162,8 @@ fn malformed_input_gives_typed_errors() {
 #[test]
 fn errors_do_not_leak_plaintext() {
     let key = key(RSA2048);
-    let ct = hybrid_encrypt(&mut rng(), key.public_key(), b"s3cr3t-value", b"ns/a").expect("encrypt");
+    let ct =
+        hybrid_encrypt(&mut rng(), key.public_key(), b"s3cr3t-value", b"ns/a").expect("encrypt");
     let err = hybrid_decrypt(&key, &ct, b"ns/b").expect_err("wrong label");
     assert!(!format!("{err} {err:?}").contains("s3cr3t"));
 }
@@ -128,8 +181,19 @@ fn seeded_rng_fixes_session_key() {
 #[test]
 fn rust_crypto_is_deterministic_and_rejects_non_utf8_labels() {
     let key = key(RSA2048);
-    let enc = |label: &[u8]| hybrid_encrypt_with(Backend::RustCrypto, &mut rng(), key.public_key(), b"v", label);
-    assert_eq!(enc(b"ns/a").expect("encrypt"), enc(b"ns/a").expect("encrypt"));
+    let enc = |label: &[u8]| {
+        hybrid_encrypt_with(
+            Backend::RustCrypto,
+            &mut rng(),
+            key.public_key(),
+            b"v",
+            label,
+        )
+    };
+    assert_eq!(
+        enc(b"ns/a").expect("encrypt"),
+        enc(b"ns/a").expect("encrypt")
+    );
     assert_eq!(enc(&[0xff]).expect_err("non-utf8").kind(), "label-not-utf8");
 }
 

@@ -9,7 +9,10 @@
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use der::asn1::{Any, BitString, GeneralizedTime, ObjectIdentifier, OctetString, PrintableStringRef, SetOfVec, UtcTime, Utf8StringRef};
+use der::asn1::{
+    Any, BitString, GeneralizedTime, ObjectIdentifier, OctetString, PrintableStringRef, SetOfVec,
+    UtcTime, Utf8StringRef,
+};
 use der::{DateTime, Decode, Encode};
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
@@ -62,7 +65,10 @@ impl Certificate {
             .map(|(i, block)| {
                 Certificate::from_der(&block.der).map_err(|e| match e {
                     KeyError::MalformedCertificate { source, .. } => {
-                        KeyError::MalformedCertificate { index: i + 1, source }
+                        KeyError::MalformedCertificate {
+                            index: i + 1,
+                            source,
+                        }
                     }
                     other => other,
                 })
@@ -107,12 +113,20 @@ impl Certificate {
 
     /// Start of the validity period (upstream orders keys by it).
     pub fn not_before(&self) -> SystemTime {
-        self.inner.tbs_certificate.validity.not_before.to_system_time()
+        self.inner
+            .tbs_certificate
+            .validity
+            .not_before
+            .to_system_time()
     }
 
     /// End of the validity period (kubeseal refuses to seal after it).
     pub fn not_after(&self) -> SystemTime {
-        self.inner.tbs_certificate.validity.not_after.to_system_time()
+        self.inner
+            .tbs_certificate
+            .validity
+            .not_after
+            .to_system_time()
     }
 
     /// The certificate's DER, exactly as parsed or built.
@@ -195,10 +209,11 @@ impl Certificate {
             subject: name,
             subject_public_key_info: SubjectPublicKeyInfoOwned {
                 algorithm: AlgorithmIdentifierOwned {
-                    oid: pkcs1::ALGORITHM_OID,
+                    oid: super::RSA_ENCRYPTION,
                     parameters: Some(Any::null()),
                 },
-                subject_public_key: BitString::from_bytes(&pkcs1).map_err(encoding("public key"))?,
+                subject_public_key: BitString::from_bytes(&pkcs1)
+                    .map_err(encoding("public key"))?,
             },
             issuer_unique_id: None,
             subject_unique_id: None,
@@ -236,7 +251,9 @@ fn x509_time(unix_secs: u64) -> Result<Time, KeyError> {
     let err = |_| KeyError::CertificateEncoding { what: "validity" };
     let datetime = DateTime::from_unix_duration(Duration::from_secs(unix_secs)).map_err(err)?;
     if datetime.year() <= UtcTime::MAX_YEAR {
-        Ok(Time::UtcTime(UtcTime::from_date_time(datetime).map_err(err)?))
+        Ok(Time::UtcTime(
+            UtcTime::from_date_time(datetime).map_err(err)?,
+        ))
     } else {
         Ok(Time::GeneralTime(GeneralizedTime::from_date_time(datetime)))
     }
@@ -248,7 +265,9 @@ fn common_name(cn: &str) -> Result<RdnSequence, KeyError> {
     if cn.is_empty() {
         return Ok(RdnSequence(Vec::new()));
     }
-    let err = |_| KeyError::CertificateEncoding { what: "common name" };
+    let err = |_| KeyError::CertificateEncoding {
+        what: "common name",
+    };
     let value = match PrintableStringRef::new(cn) {
         Ok(printable) => Any::encode_from(&printable),
         Err(_) => Any::encode_from(&Utf8StringRef::new(cn).map_err(err)?),

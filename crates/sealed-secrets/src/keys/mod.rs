@@ -39,6 +39,10 @@ pub const MIN_KEY_BITS: usize = 2048;
 /// Largest accepted RSA modulus, in bits.
 pub const MAX_KEY_BITS: usize = 8192;
 
+/// rsaEncryption (RFC 8017 A.1), the algorithm of RSA keys in SPKI and PKCS#8.
+const RSA_ENCRYPTION: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+
 /// A readable name for a public-key algorithm OID, for "expected RSA ... but found ..." errors.
 fn algorithm_name(oid: &der::asn1::ObjectIdentifier) -> String {
     match oid.to_string().as_str() {

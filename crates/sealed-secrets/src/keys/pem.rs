@@ -33,12 +33,12 @@ pub(crate) fn blocks(input: &[u8]) -> Vec<Block> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < lines.len() {
-        if let Some(label) = marker(lines[i], b"-----BEGIN ") {
-            if let Some((block, next)) = parse_body(&lines[i + 1..], label) {
-                out.push(block);
-                i += 1 + next;
-                continue;
-            }
+        if let Some(label) = marker(lines[i], b"-----BEGIN ")
+            && let Some((block, next)) = parse_body(&lines[i + 1..], label)
+        {
+            out.push(block);
+            i += 1 + next;
+            continue;
         }
         i += 1;
     }
@@ -56,7 +56,10 @@ fn parse_body(lines: &[&[u8]], label: &[u8]) -> Option<(Block, usize)> {
     }
     let label = String::from_utf8(label.to_vec()).ok()?;
     // RFC 1421 headers ("Key: value" lines) precede the base64 body.
-    let headers = lines[..end].iter().take_while(|line| line.contains(&b':')).count();
+    let headers = lines[..end]
+        .iter()
+        .take_while(|line| line.contains(&b':'))
+        .count();
     let body_lines = &lines[headers..end];
     // Sized up front so the buffer holding (possibly secret) base64 never reallocates.
     let mut body = Zeroizing::new(Vec::with_capacity(body_lines.iter().map(|l| l.len()).sum()));
@@ -88,7 +91,9 @@ fn trim_end(line: &[u8]) -> &[u8] {
 /// Encodes `der` as one PEM block of type `label`, base64 in 64-character lines.
 pub(crate) fn encode(label: &str, der: &[u8]) -> Zeroizing<String> {
     let b64 = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(der));
-    let mut out = Zeroizing::new(String::with_capacity(b64.len() + b64.len() / 64 + 2 * label.len() + 40));
+    let mut out = Zeroizing::new(String::with_capacity(
+        b64.len() + b64.len() / 64 + 2 * label.len() + 40,
+    ));
     out.push_str("-----BEGIN ");
     out.push_str(label);
     out.push_str("-----\n");

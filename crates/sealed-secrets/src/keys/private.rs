@@ -53,7 +53,9 @@ impl PrivateKey {
         }
         match backend {
             #[cfg(feature = "aws-lc")]
-            Backend::AwsLc => PrivateKey::from_pkcs8_der(&crate::crypto::aws_lc::generate_pkcs8(bits)?),
+            Backend::AwsLc => {
+                PrivateKey::from_pkcs8_der(&crate::crypto::aws_lc::generate_pkcs8(bits)?)
+            }
             #[cfg(feature = "rust-crypto")]
             Backend::RustCrypto => {
                 PrivateKey::from_pkcs1_der(&crate::crypto::rust_crypto::generate_pkcs1(bits)?)
@@ -109,7 +111,8 @@ impl PrivateKey {
         if key.other_prime_infos.is_some() {
             return Err(KeyError::MultiPrime);
         }
-        let public = PublicKey::from_components(key.modulus.as_bytes(), key.public_exponent.as_bytes())?;
+        let public =
+            PublicKey::from_components(key.modulus.as_bytes(), key.public_exponent.as_bytes())?;
         #[cfg(feature = "aws-lc")]
         let aws_lc = crate::crypto::aws_lc::load_private(&pkcs8_der(der)?)?;
         #[cfg(feature = "rust-crypto")]
@@ -134,7 +137,7 @@ impl PrivateKey {
             what: "pkcs#8 private key",
             source,
         })?;
-        if info.algorithm.oid != pkcs1::ALGORITHM_OID {
+        if info.algorithm.oid != super::RSA_ENCRYPTION {
             return Err(KeyError::NotRsaPrivateKey {
                 found: algorithm_name(&info.algorithm.oid),
             });
@@ -168,7 +171,9 @@ impl PrivateKey {
             #[cfg(feature = "aws-lc")]
             Backend::AwsLc => crate::crypto::aws_lc::sign_pkcs1_sha256(&self.0.pkcs1_der, msg),
             #[cfg(feature = "rust-crypto")]
-            Backend::RustCrypto => crate::crypto::rust_crypto::sign_pkcs1_sha256(&self.0.rust_crypto, msg),
+            Backend::RustCrypto => {
+                crate::crypto::rust_crypto::sign_pkcs1_sha256(&self.0.rust_crypto, msg)
+            }
         }
     }
 
@@ -196,7 +201,7 @@ impl fmt::Debug for PrivateKey {
 fn pkcs8_der(pkcs1_der: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError> {
     let info = pkcs8::PrivateKeyInfo::new(
         spki::AlgorithmIdentifierRef {
-            oid: pkcs1::ALGORITHM_OID,
+            oid: super::RSA_ENCRYPTION,
             parameters: Some(der::asn1::AnyRef::NULL),
         },
         pkcs1_der,

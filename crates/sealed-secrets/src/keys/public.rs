@@ -52,19 +52,23 @@ impl PublicKey {
     /// # Errors
     /// As [`PublicKey::from_pkcs1_der`], and [`KeyError::NotRsaPublicKey`] for other algorithms.
     pub fn from_spki_der(der: &[u8]) -> Result<PublicKey, KeyError> {
-        let spki = spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|source| KeyError::Malformed {
-            what: "subject public key info",
-            source,
-        })?;
-        if spki.algorithm.oid != pkcs1::ALGORITHM_OID {
+        let spki =
+            spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|source| KeyError::Malformed {
+                what: "subject public key info",
+                source,
+            })?;
+        if spki.algorithm.oid != super::RSA_ENCRYPTION {
             return Err(KeyError::NotRsaPublicKey {
                 found: algorithm_name(&spki.algorithm.oid),
             });
         }
-        let key = spki.subject_public_key.as_bytes().ok_or(KeyError::Malformed {
-            what: "subject public key bit string",
-            source: der::Tag::BitString.value_error(),
-        })?;
+        let key = spki
+            .subject_public_key
+            .as_bytes()
+            .ok_or(KeyError::Malformed {
+                what: "subject public key bit string",
+                source: der::Tag::BitString.value_error(),
+            })?;
         PublicKey::from_pkcs1_der(key)
     }
 
@@ -177,7 +181,7 @@ impl fmt::Debug for PublicKey {
 fn spki_der(pkcs1_der: &[u8]) -> der::Result<Vec<u8>> {
     spki::SubjectPublicKeyInfoRef {
         algorithm: spki::AlgorithmIdentifierRef {
-            oid: pkcs1::ALGORITHM_OID,
+            oid: super::RSA_ENCRYPTION,
             parameters: Some(AnyRef::NULL),
         },
         subject_public_key: BitStringRef::from_bytes(pkcs1_der)?,
@@ -204,12 +208,16 @@ fn fingerprint(n: &[u8], e: &[u8]) -> Fingerprint {
     ssh_string(&mut hasher, b"ssh-rsa");
     ssh_mpint(&mut hasher, e);
     ssh_mpint(&mut hasher, n);
-    Fingerprint::from(format!("SHA256:{}", STANDARD_NO_PAD.encode(hasher.finalize())))
+    Fingerprint::from(format!(
+        "SHA256:{}",
+        STANDARD_NO_PAD.encode(hasher.finalize())
+    ))
 }
 
 /// RFC 4251 `string`: u32 big-endian length, then the bytes.
 fn ssh_string(hasher: &mut Sha256, bytes: &[u8]) {
-    let len = u32::try_from(bytes.len()).expect("DER-decoded key components are far smaller than 4 GiB");
+    let len =
+        u32::try_from(bytes.len()).expect("DER-decoded key components are far smaller than 4 GiB");
     hasher.update(len.to_be_bytes());
     hasher.update(bytes);
 }
@@ -218,7 +226,8 @@ fn ssh_string(hasher: &mut Sha256, bytes: &[u8]) {
 /// when the high bit is set, so it does not read as negative.
 fn ssh_mpint(hasher: &mut Sha256, magnitude: &[u8]) {
     if magnitude.first().is_some_and(|&b| b & 0x80 != 0) {
-        let len = u32::try_from(magnitude.len() + 1).expect("DER-decoded key components are far smaller than 4 GiB");
+        let len = u32::try_from(magnitude.len() + 1)
+            .expect("DER-decoded key components are far smaller than 4 GiB");
         hasher.update(len.to_be_bytes());
         hasher.update([0u8]);
         hasher.update(magnitude);

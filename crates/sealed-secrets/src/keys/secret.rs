@@ -11,7 +11,9 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{Certificate, KeyError, PrivateKey, SEALED_SECRETS_KEY_LABEL, SEALED_SECRETS_KEY_LABEL_ACTIVE};
+use super::{
+    Certificate, KeyError, PrivateKey, SEALED_SECRETS_KEY_LABEL, SEALED_SECRETS_KEY_LABEL_ACTIVE,
+};
 
 /// Data key holding the private key PEM.
 pub const TLS_KEY: &str = "tls.key";
@@ -56,9 +58,17 @@ pub fn from_key_secret(secret: &Secret) -> Result<(PrivateKey, Vec<Certificate>)
 ///
 /// The returned Secret holds a copy of the private key that is not zeroized: drop it as soon as
 /// it has been sent.
-pub fn to_key_secret(key: &PrivateKey, cert: &Certificate, namespace: &str, prefix: &str) -> Secret {
+pub fn to_key_secret(
+    key: &PrivateKey,
+    cert: &Certificate,
+    namespace: &str,
+    prefix: &str,
+) -> Secret {
     let data = BTreeMap::from([
-        (TLS_KEY.to_owned(), ByteString(key.to_pkcs1_pem().as_bytes().to_vec())),
+        (
+            TLS_KEY.to_owned(),
+            ByteString(key.to_pkcs1_pem().as_bytes().to_vec()),
+        ),
         (TLS_CRT.to_owned(), ByteString(cert.to_pem().into_bytes())),
     ]);
     Secret {

@@ -38,16 +38,35 @@ fn pkcs1_pem_round_trips_and_matches_openssl_text() {
     let key = PrivateKey::from_pem(&pem).expect("parses");
     let written = key.to_pkcs1_pem();
     assert!(written.starts_with("-----BEGIN RSA PRIVATE KEY-----\n"));
-    assert_eq!(written.as_bytes(), pem.as_slice(), "same 64-column layout as openssl");
-    assert_eq!(PrivateKey::from_pem(written.as_bytes()).expect("re-parses").public_key(), key.public_key());
+    assert_eq!(
+        written.as_bytes(),
+        pem.as_slice(),
+        "same 64-column layout as openssl"
+    );
+    assert_eq!(
+        PrivateKey::from_pem(written.as_bytes())
+            .expect("re-parses")
+            .public_key(),
+        key.public_key()
+    );
 }
 
 #[test]
 fn from_pem_skips_other_blocks_and_text() {
     let cert = fixture(CERTS, "openssl-req-x509-rsa2048.pem");
     let key = fixture(KEYS, "test-only-rsa2048.pem");
-    let mixed = [b"leading text\n".as_slice(), &cert, b"\nbetween\n", &key, b"trailing"].concat();
-    assert_eq!(PrivateKey::from_pem(&mixed).expect("parses").public_key(), rsa2048().public_key());
+    let mixed = [
+        b"leading text\n".as_slice(),
+        &cert,
+        b"\nbetween\n",
+        &key,
+        b"trailing",
+    ]
+    .concat();
+    assert_eq!(
+        PrivateKey::from_pem(&mixed).expect("parses").public_key(),
+        rsa2048().public_key()
+    );
     // CRLF line endings are accepted too.
     let crlf = String::from_utf8(key).expect("ascii").replace('\n', "\r\n");
     assert!(PrivateKey::from_pem(crlf.as_bytes()).is_ok());
@@ -61,7 +80,11 @@ fn non_rsa_private_keys_name_their_type() {
         ("test-only-ed25519.pkcs8.pem", "ed25519"),
     ] {
         let err = PrivateKey::from_pem(&fixture(KEYS, file)).expect_err(file);
-        assert_eq!(err.to_string(), format!("expected RSA private key but found {found}"), "{file}");
+        assert_eq!(
+            err.to_string(),
+            format!("expected RSA private key but found {found}"),
+            "{file}"
+        );
     }
 }
 
@@ -70,10 +93,22 @@ fn garbage_pem_gives_typed_errors() {
     let cases: [(&[u8], &str); 7] = [
         (b"", "no private key"),
         (b"\xff\x00garbage", "no private key"),
-        (b"-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n", "malformed pkcs#1"),
-        (b"-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n", "malformed pkcs#8"),
-        (b"-----BEGIN RSA PRIVATE KEY-----\n!!!!\n-----END RSA PRIVATE KEY-----\n", "no private key"),
-        (b"-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "no private key"),
+        (
+            b"-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n",
+            "malformed pkcs#1",
+        ),
+        (
+            b"-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n",
+            "malformed pkcs#8",
+        ),
+        (
+            b"-----BEGIN RSA PRIVATE KEY-----\n!!!!\n-----END RSA PRIVATE KEY-----\n",
+            "no private key",
+        ),
+        (
+            b"-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            "no private key",
+        ),
         (b"-----BEGIN RSA PRIVATE KEY-----\nAAAA\n", "no private key"),
     ];
     for (input, expected) in cases {
@@ -85,7 +120,8 @@ fn garbage_pem_gives_typed_errors() {
 #[test]
 fn fingerprint_is_openssh_sha256() {
     // Expected value from `ssh-keygen -lf` on the fixture's public key (see tests/vectors/README.md).
-    let expected = std::fs::read_to_string(format!("{KEYS}test-only-rsa2048.fingerprint")).expect("fixture");
+    let expected =
+        std::fs::read_to_string(format!("{KEYS}test-only-rsa2048.fingerprint")).expect("fixture");
     let key = rsa2048();
     assert_eq!(key.fingerprint().as_str(), expected.trim());
     assert!(key.fingerprint().as_str().starts_with("SHA256:"));
@@ -107,8 +143,14 @@ fn debug_prints_only_the_fingerprint() {
 fn public_key_der_round_trips() {
     let key = rsa2048();
     let public = key.public_key();
-    assert_eq!(&PublicKey::from_pkcs1_der(&public.to_pkcs1_der()).expect("pkcs1"), public);
-    assert_eq!(&PublicKey::from_spki_der(&public.to_spki_der()).expect("spki"), public);
+    assert_eq!(
+        &PublicKey::from_pkcs1_der(&public.to_pkcs1_der()).expect("pkcs1"),
+        public
+    );
+    assert_eq!(
+        &PublicKey::from_spki_der(&public.to_spki_der()).expect("spki"),
+        public
+    );
     assert_eq!(public.modulus_len(), 256);
 }
 
@@ -128,16 +170,29 @@ fn generated_certificate_has_upstream_shape() {
     assert_eq!(tbs.subject.to_der().expect("der"), [0x30, 0x00]);
     assert_eq!(tbs.issuer, tbs.subject);
     assert!(tbs.serial_number.as_bytes().len() <= 17);
-    assert_eq!(cert.inner.signature_algorithm.oid.to_string(), "1.2.840.113549.1.1.11");
+    assert_eq!(
+        cert.inner.signature_algorithm.oid.to_string(),
+        "1.2.840.113549.1.1.11"
+    );
 
     let exts: &[Extension] = tbs.extensions.as_deref().expect("extensions");
-    let summary: Vec<(String, bool)> = exts.iter().map(|e| (e.extn_id.to_string(), e.critical)).collect();
+    let summary: Vec<(String, bool)> = exts
+        .iter()
+        .map(|e| (e.extn_id.to_string(), e.critical))
+        .collect();
     assert_eq!(
         summary,
-        [("2.5.29.15".to_owned(), true), ("2.5.29.19".to_owned(), true), ("2.5.29.14".to_owned(), false)]
+        [
+            ("2.5.29.15".to_owned(), true),
+            ("2.5.29.19".to_owned(), true),
+            ("2.5.29.14".to_owned(), false)
+        ]
     );
     assert_eq!(exts[0].extn_value.as_bytes(), [0x03, 0x02, 0x00, 0x01]);
-    assert_eq!(exts[1].extn_value.as_bytes(), [0x30, 0x03, 0x01, 0x01, 0xff]);
+    assert_eq!(
+        exts[1].extn_value.as_bytes(),
+        [0x30, 0x03, 0x01, 0x01, 0xff]
+    );
     let ski = &exts[2].extn_value.as_bytes();
     use sha2::Digest;
     let digest = sha2::Sha256::digest(key.public_key().to_pkcs1_der());
@@ -155,14 +210,23 @@ fn generated_certificate_has_upstream_shape() {
 #[test]
 fn generated_certificate_with_cn_and_generalized_time() {
     let key = rsa2048();
-    let cert = Certificate::self_signed(&key, "sealed-secret", at(2_600_000_000), Duration::from_secs(3600))
-        .expect("builds");
+    let cert = Certificate::self_signed(
+        &key,
+        "sealed-secret",
+        at(2_600_000_000),
+        Duration::from_secs(3600),
+    )
+    .expect("builds");
     let tbs = &cert.inner.tbs_certificate;
     assert_eq!(tbs.subject.to_string(), "CN=sealed-secret");
     assert_eq!(tbs.issuer, tbs.subject);
-    assert!(matches!(tbs.validity.not_before, x509_cert::time::Time::GeneralTime(_)));
+    assert!(matches!(
+        tbs.validity.not_before,
+        x509_cert::time::Time::GeneralTime(_)
+    ));
     assert_eq!(cert.not_after(), at(2_600_003_600));
-    let utf8 = Certificate::self_signed(&key, "clé", at(1_700_000_000), Duration::from_secs(1)).expect("builds");
+    let utf8 = Certificate::self_signed(&key, "clé", at(1_700_000_000), Duration::from_secs(1))
+        .expect("builds");
     assert_eq!(utf8.inner.tbs_certificate.subject.to_string(), "CN=clé");
 }
 
@@ -170,7 +234,8 @@ fn generated_certificate_with_cn_and_generalized_time() {
 fn self_signed_signature_verifies() {
     // Verify the PKCS#1 v1.5 signature with aws-lc or rsa, whichever is enabled.
     let key = rsa2048();
-    let cert = Certificate::self_signed(&key, "", at(1_700_000_000), Duration::from_secs(60)).expect("builds");
+    let cert = Certificate::self_signed(&key, "", at(1_700_000_000), Duration::from_secs(60))
+        .expect("builds");
     let tbs = cert.inner.tbs_certificate.to_der().expect("der");
     let sig = cert.inner.signature.raw_bytes();
     #[cfg(feature = "aws-lc")]
@@ -184,21 +249,31 @@ fn self_signed_signature_verifies() {
     {
         use rsa::pkcs1::DecodeRsaPublicKey;
         use sha2::Digest;
-        let public = rsa::RsaPublicKey::from_pkcs1_der(&key.public_key().to_pkcs1_der()).expect("rsa");
+        let public =
+            rsa::RsaPublicKey::from_pkcs1_der(&key.public_key().to_pkcs1_der()).expect("rsa");
         public
-            .verify(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &sha2::Sha256::digest(&tbs), sig)
+            .verify(
+                rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+                &sha2::Sha256::digest(&tbs),
+                sig,
+            )
             .expect("signature verifies");
     }
 }
 
 #[test]
 fn openssl_certificates_parse() {
-    let certs = Certificate::parse_pem_chain(&fixture(CERTS, "openssl-req-x509-rsa2048.pem")).expect("parses");
+    let certs = Certificate::parse_pem_chain(&fixture(CERTS, "openssl-req-x509-rsa2048.pem"))
+        .expect("parses");
     assert_eq!(&certs[0].public_key().expect("rsa"), rsa2048().public_key());
-    assert!(certs[0].not_after() > at(4_000_000_000), "GeneralizedTime after 2050");
+    assert!(
+        certs[0].not_after() > at(4_000_000_000),
+        "GeneralizedTime after 2050"
+    );
     assert!(format!("{:?}", certs[0]).contains("sealed-secret"));
 
-    let ec = Certificate::parse_pem_chain(&fixture(CERTS, "openssl-req-x509-ec-p256.pem")).expect("parses");
+    let ec = Certificate::parse_pem_chain(&fixture(CERTS, "openssl-req-x509-ec-p256.pem"))
+        .expect("parses");
     let err = ec[0].public_key().expect_err("ec");
     assert_eq!(err.to_string(), "expected RSA public key but found ecdsa");
 }
@@ -211,30 +286,54 @@ fn certificate_chains_and_errors() {
     assert_eq!(Certificate::parse_pem_chain(&both).expect("two").len(), 2);
 
     let err = Certificate::parse_pem_chain(b"no pem here").expect_err("none");
-    assert_eq!(err.to_string(), "data does not contain any valid RSA or ECDSA certificates");
+    assert_eq!(
+        err.to_string(),
+        "data does not contain any valid RSA or ECDSA certificates"
+    );
     let key_only = fixture(KEYS, "test-only-rsa2048.pem");
-    assert!(matches!(Certificate::parse_pem_chain(&key_only), Err(KeyError::NoCertificates)));
+    assert!(matches!(
+        Certificate::parse_pem_chain(&key_only),
+        Err(KeyError::NoCertificates)
+    ));
 
     let bad = b"-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
     let with_bad = [rsa.as_slice(), bad].concat();
     let err = Certificate::parse_pem_chain(&with_bad).expect_err("malformed second");
-    assert!(matches!(err, KeyError::MalformedCertificate { index: 2, .. }), "{err:?}");
+    assert!(
+        matches!(err, KeyError::MalformedCertificate { index: 2, .. }),
+        "{err:?}"
+    );
     assert!(Certificate::from_der(b"").is_err());
 }
 
 #[test]
 fn key_secret_round_trip() {
     let key = rsa2048();
-    let cert = Certificate::self_signed(&key, "", at(1_700_000_000), Duration::from_secs(60)).expect("builds");
+    let cert = Certificate::self_signed(&key, "", at(1_700_000_000), Duration::from_secs(60))
+        .expect("builds");
     let mut secret = to_key_secret(&key, &cert, "kube-system", "sealed-secrets-key");
-    assert_eq!(secret.metadata.generate_name.as_deref(), Some("sealed-secrets-key"));
+    assert_eq!(
+        secret.metadata.generate_name.as_deref(),
+        Some("sealed-secrets-key")
+    );
     assert_eq!(secret.metadata.namespace.as_deref(), Some("kube-system"));
     assert_eq!(secret.type_.as_deref(), Some("kubernetes.io/tls"));
     let labels = secret.metadata.labels.as_ref().expect("labels");
-    assert_eq!(labels.get(SEALED_SECRETS_KEY_LABEL).map(String::as_str), Some("active"));
+    assert_eq!(
+        labels.get(SEALED_SECRETS_KEY_LABEL).map(String::as_str),
+        Some("active")
+    );
     let data = secret.data.as_ref().expect("data");
-    assert!(data["tls.key"].0.starts_with(b"-----BEGIN RSA PRIVATE KEY-----\n"));
-    assert!(data["tls.crt"].0.starts_with(b"-----BEGIN CERTIFICATE-----\n"));
+    assert!(
+        data["tls.key"]
+            .0
+            .starts_with(b"-----BEGIN RSA PRIVATE KEY-----\n")
+    );
+    assert!(
+        data["tls.crt"]
+            .0
+            .starts_with(b"-----BEGIN CERTIFICATE-----\n")
+    );
 
     let (parsed, certs) = from_key_secret(&secret).expect("round trip");
     assert_eq!(parsed.public_key(), key.public_key());
@@ -243,11 +342,20 @@ fn key_secret_round_trip() {
     secret.metadata.name = Some("sealed-secrets-keyabcde".to_owned());
     secret.data.as_mut().expect("data").remove("tls.crt");
     let err = from_key_secret(&secret).expect_err("missing");
-    assert_eq!(err.to_string(), "secret kube-system/sealed-secrets-keyabcde has no tls.crt");
+    assert_eq!(
+        err.to_string(),
+        "secret kube-system/sealed-secrets-keyabcde has no tls.crt"
+    );
 
-    secret.data.as_mut().expect("data").insert("tls.key".to_owned(), k8s_openapi::ByteString(b"junk".to_vec()));
+    secret.data.as_mut().expect("data").insert(
+        "tls.key".to_owned(),
+        k8s_openapi::ByteString(b"junk".to_vec()),
+    );
     let err = from_key_secret(&secret).expect_err("invalid");
-    assert_eq!(err.to_string(), "invalid tls.key in secret kube-system/sealed-secrets-keyabcde");
+    assert_eq!(
+        err.to_string(),
+        "invalid tls.key in secret kube-system/sealed-secrets-keyabcde"
+    );
     assert!(std::error::Error::source(&err).is_some());
 }
 
@@ -259,17 +367,28 @@ fn generate_with_every_backend() {
         let ct = crate::crypto::hybrid_encrypt(&mut rand::rngs::OsRng, key.public_key(), b"v", b"")
             .expect("encrypt");
         for &dec in Backend::ALL {
-            assert_eq!(crate::crypto::hybrid_decrypt_with(dec, &key, &ct, b"").expect("decrypt").as_slice(), b"v");
+            assert_eq!(
+                crate::crypto::hybrid_decrypt_with(dec, &key, &ct, b"")
+                    .expect("decrypt")
+                    .as_slice(),
+                b"v"
+            );
         }
     }
-    assert!(matches!(PrivateKey::generate(1024), Err(KeyError::UnsupportedKeySize { bits: 1024 })));
+    assert!(matches!(
+        PrivateKey::generate(1024),
+        Err(KeyError::UnsupportedKeySize { bits: 1024 })
+    ));
 }
 
 #[cfg(feature = "aws-lc")]
 #[test]
 fn aws_lc_rejects_odd_generate_sizes() {
     let err = PrivateKey::generate_with(Backend::AwsLc, 2049).expect_err("odd size");
-    assert!(matches!(err, KeyError::UnsupportedGenerateSize { .. }), "{err:?}");
+    assert!(
+        matches!(err, KeyError::UnsupportedGenerateSize { .. }),
+        "{err:?}"
+    );
 }
 
 #[test]
