@@ -12,11 +12,12 @@ pub mod crypto;
 pub mod keys;
 pub mod manifest;
 pub mod scope;
-// pub mod seal; (enabled once crypto/keys land)
+pub mod seal;
 pub mod template;
 pub mod types;
-// pub mod unseal; (enabled once crypto/keys/template land)
+pub mod unseal;
 
 pub use scope::Scope;
+pub use seal::{SealError, seal};
 pub use types::{SealedSecret, SealedSecretSpec, SealedSecretStatus, SecretTemplateSpec};
-
+pub use unseal::{UnsealError, UnsealOptions, UnsealedSecret, unseal};

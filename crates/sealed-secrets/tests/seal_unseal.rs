@@ -1,0 +1,536 @@
+//! seal() and unseal() against upstream's rules (reference §4.3, §8.6 and the §10.1 checklist).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use sealed_secrets::keys::PrivateKey;
+use sealed_secrets::scope::{CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION};
+use sealed_secrets::seal::{KEY_HINT_ANNOTATION, seal_value};
+use sealed_secrets::unseal::{SKIP_SET_OWNER_REFERENCES_ANNOTATION, UnsealStats, unseal_counted};
+use sealed_secrets::{Scope, SealedSecret, UnsealOptions, seal, unseal};
+
+fn key(name: &str) -> PrivateKey {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/vectors/keys")
+        .join(name);
+    let pem = std::fs::read(&path).expect("test key fixture exists");
+    PrivateKey::from_pem(&pem).expect("test key fixture parses")
+}
+
+fn rng() -> StdRng {
+    StdRng::seed_from_u64(7)
+}
+
+fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn secret(
+    ns: Option<&str>,
+    name: &str,
+    annotations: &[(&str, &str)],
+    data: &[(&str, &str)],
+) -> Secret {
+    Secret {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            namespace: ns.map(Into::into),
+            annotations: (!annotations.is_empty()).then(|| map(annotations)),
+            ..ObjectMeta::default()
+        },
+        data: Some(
+            data.iter()
+                .map(|(k, v)| (k.to_string(), ByteString(v.as_bytes().to_vec())))
+                .collect(),
+        ),
+        type_: Some("Opaque".into()),
+        ..Secret::default()
+    }
+}
+
+fn data_of(secret: &Secret) -> BTreeMap<String, String> {
+    secret
+        .data
+        .iter()
+        .flatten()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                String::from_utf8(v.0.clone()).expect("utf-8 test value"),
+            )
+        })
+        .collect()
+}
+
+fn opts() -> UnsealOptions {
+    UnsealOptions::default()
+}
+
+#[test]
+fn round_trip_every_scope() {
+    let k = key("test-only-rsa2048.pem");
+    for (annotations, scope) in [
+        (vec![], Scope::Strict),
+        (
+            vec![(NAMESPACE_WIDE_ANNOTATION, "true")],
+            Scope::NamespaceWide,
+        ),
+        (vec![(CLUSTER_WIDE_ANNOTATION, "true")], Scope::ClusterWide),
+    ] {
+        let input = secret(
+            Some("ns"),
+            "creds",
+            &annotations,
+            &[("user", "admin"), ("pass", "s3cr3t")],
+        );
+        let sealed = seal(&mut rng(), &input, k.public_key()).expect("seals");
+        assert_eq!(
+            Scope::from_annotations(sealed.metadata.annotations.as_ref()),
+            scope
+        );
+        for value in sealed.spec.encrypted_data.values() {
+            assert!(value.len() >= 100, "ciphertext looks too short: {value}");
+        }
+        let out = unseal(&sealed, &[&k], &opts()).expect("unseals");
+        assert_eq!(data_of(&out), map(&[("user", "admin"), ("pass", "s3cr3t")]));
+        assert_eq!(out.metadata.namespace.as_deref(), Some("ns"));
+        assert_eq!(out.metadata.name.as_deref(), Some("creds"));
+        assert_eq!(out.type_.as_deref(), Some("Opaque"));
+    }
+}
+
+#[test]
+fn seal_builds_upstream_shape() {
+    let k = key("test-only-rsa2048.pem");
+    let mut input = secret(
+        Some("ns"),
+        "creds",
+        &[
+            ("kubectl.kubernetes.io/last-applied-configuration", "{}"),
+            ("kubecfg.ksonnet.io/last-applied-configuration", "{}"),
+            ("keep", "me"),
+            (NAMESPACE_WIDE_ANNOTATION, "true"),
+        ],
+        &[("a", "1")],
+    );
+    input.metadata.labels = Some(map(&[("app", "x")]));
+    input.metadata.owner_references = Some(vec![OwnerReference::default()]);
+    input.immutable = Some(true);
+    let sealed = seal(&mut rng(), &input, k.public_key()).expect("seals");
+
+    let top = &sealed.metadata;
+    assert_eq!(top.name.as_deref(), Some("creds"));
+    assert_eq!(top.namespace.as_deref(), Some("ns"));
+    assert_eq!(top.labels, None, "no labels on the top level");
+    let top_annotations = top.annotations.clone().unwrap_or_default();
+    assert_eq!(
+        top_annotations
+            .get(NAMESPACE_WIDE_ANNOTATION)
+            .map(String::as_str),
+        Some("true")
+    );
+    assert_eq!(
+        top_annotations.get(KEY_HINT_ANNOTATION).map(String::as_str),
+        Some(k.fingerprint().as_str())
+    );
+    assert_eq!(
+        top_annotations.len(),
+        2,
+        "only scope and key hint: {top_annotations:?}"
+    );
+
+    let template = &sealed.spec.template;
+    assert_eq!(
+        template.metadata.annotations,
+        Some(map(&[("keep", "me"), (NAMESPACE_WIDE_ANNOTATION, "true")])),
+        "last-applied annotations stripped, others kept"
+    );
+    assert_eq!(template.metadata.labels, Some(map(&[("app", "x")])));
+    assert_eq!(template.metadata.owner_references, None);
+    assert_eq!(template.immutable, Some(true));
+    assert_eq!(template.type_.as_deref(), Some("Opaque"));
+    assert!(sealed.spec.data.is_none() && sealed.status.is_none());
+}
+
+#[test]
+fn string_data_wins_over_data() {
+    let k = key("test-only-rsa2048.pem");
+    let mut input = secret(
+        Some("ns"),
+        "s",
+        &[],
+        &[("a", "from-data"), ("b", "only-data")],
+    );
+    input.string_data = Some(map(&[("a", "from-stringData"), ("c", "only-stringData")]));
+    let sealed = seal(&mut rng(), &input, k.public_key()).expect("seals");
+    let out = unseal(&sealed, &[&k], &opts()).expect("unseals");
+    assert_eq!(
+        data_of(&out),
+        map(&[
+            ("a", "from-stringData"),
+            ("b", "only-data"),
+            ("c", "only-stringData")
+        ])
+    );
+}
+
+#[test]
+fn missing_namespace_or_name_is_an_error() {
+    let k = key("test-only-rsa2048.pem");
+    let err = seal(
+        &mut rng(),
+        &secret(None, "s", &[], &[("a", "1")]),
+        k.public_key(),
+    )
+    .unwrap_err();
+    assert_eq!(err.to_string(), "secret must declare a namespace");
+    let err = seal(
+        &mut rng(),
+        &secret(Some("ns"), "", &[], &[("a", "1")]),
+        k.public_key(),
+    )
+    .unwrap_err();
+    assert_eq!(err.to_string(), "missing metadata.name in input Secret");
+    // Cluster-wide needs no namespace.
+    let cw = secret(
+        None,
+        "s",
+        &[(CLUSTER_WIDE_ANNOTATION, "true")],
+        &[("a", "1")],
+    );
+    let sealed =
+        seal(&mut rng(), &cw, k.public_key()).expect("cluster-wide seals without namespace");
+    assert_eq!(sealed.metadata.namespace, None);
+}
+
+/// Moves `sealed` to a new namespace and name (what a user does with kubectl).
+fn moved(sealed: &SealedSecret, ns: &str, name: &str) -> SealedSecret {
+    let mut moved = sealed.clone();
+    moved.metadata.namespace = Some(ns.into());
+    moved.metadata.name = Some(name.into());
+    moved
+}
+
+#[test]
+fn scopes_bind_names() {
+    let k = key("test-only-rsa2048.pem");
+    let seal_with = |annotations: &[(&str, &str)]| {
+        seal(
+            &mut rng(),
+            &secret(Some("ns"), "s", annotations, &[("a", "1")]),
+            k.public_key(),
+        )
+        .expect("seals")
+    };
+    let strict = seal_with(&[]);
+    let err = unseal(&moved(&strict, "ns", "renamed"), &[&k], &opts()).unwrap_err();
+    assert_eq!(err.to_string(), "no key could decrypt secret (a)");
+    assert!(err.is_undecryptable());
+    assert!(unseal(&moved(&strict, "other", "s"), &[&k], &opts()).is_err());
+
+    let nw = seal_with(&[(NAMESPACE_WIDE_ANNOTATION, "true")]);
+    let renamed =
+        unseal(&moved(&nw, "ns", "renamed"), &[&k], &opts()).expect("namespace-wide renames");
+    assert_eq!(renamed.metadata.name.as_deref(), Some("renamed"));
+    assert!(unseal(&moved(&nw, "other", "s"), &[&k], &opts()).is_err());
+
+    let cw = seal_with(&[(CLUSTER_WIDE_ANNOTATION, "true")]);
+    let elsewhere =
+        unseal(&moved(&cw, "other", "renamed"), &[&k], &opts()).expect("cluster-wide moves");
+    assert_eq!(elsewhere.metadata.namespace.as_deref(), Some("other"));
+}
+
+#[test]
+fn flipping_the_scope_annotation_breaks_decryption() {
+    let k = key("test-only-rsa2048.pem");
+    for annotation in [CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION] {
+        let input = secret(Some("ns"), "s", &[(annotation, "true")], &[("a", "1")]);
+        let mut sealed = seal(&mut rng(), &input, k.public_key()).expect("seals");
+        sealed
+            .metadata
+            .annotations
+            .as_mut()
+            .expect("scope annotation")
+            .insert(annotation.into(), "false".into());
+        assert!(
+            unseal(&sealed, &[&k], &opts()).is_err(),
+            "{annotation} flipped must fail"
+        );
+    }
+}
+
+#[test]
+fn template_annotations_do_not_choose_the_scope() {
+    // Only the top-level annotations decide the label; a template claiming cluster-wide is ignored.
+    let k = key("test-only-rsa2048.pem");
+    let mut sealed = seal(
+        &mut rng(),
+        &secret(Some("ns"), "s", &[], &[("a", "1")]),
+        k.public_key(),
+    )
+    .expect("seals");
+    sealed.spec.template.metadata.annotations = Some(map(&[(CLUSTER_WIDE_ANNOTATION, "true")]));
+    assert!(unseal(&moved(&sealed, "other", "s"), &[&k], &opts()).is_err());
+}
+
+#[test]
+fn template_data_renders_over_decrypted_values() {
+    let k = key("test-only-rsa2048.pem");
+    let input = secret(
+        Some("ns"),
+        "s",
+        &[],
+        &[("foo", "bar"), ("password", "a\"b<c")],
+    );
+    let mut sealed = seal(&mut rng(), &input, k.public_key()).expect("seals");
+    sealed.spec.template.data = Some(map(&[
+        ("greeting", r#"secret {{ index . "foo" }} !"#),
+        ("json", "{{ toJson .password }}"),
+        ("foo", "overridden {{ .foo }}"),
+    ]));
+    let out = unseal(&sealed, &[&k], &opts()).expect("unseals");
+    let data = data_of(&out);
+    assert_eq!(data["greeting"], "secret bar !");
+    assert_eq!(data["json"], r#""a\"b\u003cc""#);
+    assert_eq!(
+        data["foo"], "overridden bar",
+        "a template overrides the item of the same key"
+    );
+    assert_eq!(data["password"], "a\"b<c");
+}
+
+#[test]
+fn template_only_needs_no_keys() {
+    let mut sealed = SealedSecret::new("s", Default::default());
+    sealed.metadata.namespace = Some("ns".into());
+    sealed.spec.template.data = Some(map(&[("config", "static {{ \"value\" }}")]));
+    let out = unseal(&sealed, &[], &opts()).expect("template-only unseals without keys");
+    assert_eq!(data_of(&out), map(&[("config", "static value")]));
+}
+
+#[test]
+fn template_errors_name_the_item() {
+    let mut sealed = SealedSecret::new("s", Default::default());
+    sealed.metadata.namespace = Some("ns".into());
+    sealed.spec.template.data = Some(map(&[("leak", "{{ env \"HOME\" }}")]));
+    let err = unseal(&sealed, &[], &opts()).unwrap_err().to_string();
+    assert!(err.contains("env") && err.ends_with("(leak)"), "{err}");
+}
+
+#[test]
+fn owner_reference_unless_skipped() {
+    let k = key("test-only-rsa2048.pem");
+    let mut sealed = seal(
+        &mut rng(),
+        &secret(Some("ns"), "s", &[], &[("a", "1")]),
+        k.public_key(),
+    )
+    .expect("seals");
+    sealed.metadata.uid = Some("uid-1".into());
+    let out = unseal(&sealed, &[&k], &opts()).expect("unseals");
+    let refs = out
+        .metadata
+        .owner_references
+        .clone()
+        .expect("owner reference set");
+    assert_eq!(refs.len(), 1);
+    assert_eq!(refs[0].api_version, "bitnami.com/v1alpha1");
+    assert_eq!(refs[0].kind, "SealedSecret");
+    assert_eq!(refs[0].name, "s");
+    assert_eq!(refs[0].uid, "uid-1");
+    assert_eq!(refs[0].controller, Some(true));
+    assert_eq!(refs[0].block_owner_deletion, None);
+
+    sealed.spec.template.metadata.annotations =
+        Some(map(&[(SKIP_SET_OWNER_REFERENCES_ANNOTATION, "true")]));
+    let out = unseal(&sealed, &[&k], &opts()).expect("unseals");
+    assert_eq!(out.metadata.owner_references, None);
+}
+
+#[test]
+fn wrong_key_and_bad_base64_are_reported_per_item() {
+    let k = key("test-only-rsa2048.pem");
+    let other = key("test-only-rsa2048-other.pem");
+    let mut sealed = seal(
+        &mut rng(),
+        &secret(Some("ns"), "s", &[], &[("a", "1"), ("b", "2"), ("c", "3")]),
+        k.public_key(),
+    )
+    .expect("seals");
+    let err = unseal(&sealed, &[&other], &opts()).unwrap_err();
+    assert_eq!(err.to_string(), "no key could decrypt secret (a, b, c)");
+
+    sealed
+        .spec
+        .encrypted_data
+        .insert("b".into(), "not base64!".into());
+    let err = unseal(&sealed, &[&other], &opts()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no key could decrypt secret (a, c)\nillegal base64 data at input byte 3 (b)"
+    );
+    assert!(
+        !err.is_undecryptable(),
+        "malformed input is not a wrong-key answer"
+    );
+    let only_b = unseal(&sealed, &[&k], &opts()).unwrap_err().to_string();
+    assert!(
+        only_b.contains("(b)") && !only_b.contains("decrypt"),
+        "{only_b}"
+    );
+}
+
+#[test]
+fn non_string_encrypted_values_are_reported() {
+    let k = key("test-only-rsa2048.pem");
+    let sealed: SealedSecret = serde_json::from_value(serde_json::json!({
+        "apiVersion": "bitnami.com/v1alpha1",
+        "kind": "SealedSecret",
+        "metadata": {"name": "s", "namespace": "ns"},
+        "spec": {"encryptedData": {"n": 42}}
+    }))
+    .expect("a non-string value does not fail decoding");
+    let err = unseal(&sealed, &[&k], &opts()).unwrap_err();
+    assert_eq!(err.to_string(), "encrypted value is not a string (n)");
+}
+
+#[test]
+fn key_that_opened_the_first_value_is_tried_first() {
+    let k = key("test-only-rsa2048.pem");
+    let other = key("test-only-rsa2048-other.pem");
+    let sealed = seal(
+        &mut rng(),
+        &secret(Some("ns"), "s", &[], &[("a", "1"), ("b", "2"), ("c", "3")]),
+        k.public_key(),
+    )
+    .expect("seals");
+    let mut stats = UnsealStats::default();
+    unseal_counted(&sealed, &[&other, &k], &opts(), &mut stats).expect("unseals");
+    assert_eq!(
+        stats.rsa_operations, 4,
+        "2 for the first value, then 1 each"
+    );
+    assert_eq!(stats.opened_with, Some(k.fingerprint()));
+}
+
+#[test]
+fn legacy_v1_data() {
+    let k = key("test-only-rsa2048.pem");
+    let inner = serde_json::to_vec(&serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "old", "namespace": "ns"},
+        "data": {"a": "MQ=="}
+    }))
+    .expect("json");
+    let ciphertext =
+        sealed_secrets::crypto::hybrid_encrypt(&mut rng(), k.public_key(), &inner, b"ns/s")
+            .expect("encrypts");
+    use base64::Engine as _;
+    let mut sealed = SealedSecret::new("s", Default::default());
+    sealed.metadata.namespace = Some("ns".into());
+    sealed.spec.data = Some(base64::engine::general_purpose::STANDARD.encode(ciphertext));
+
+    let out = unseal(&sealed, &[&k], &opts()).expect("legacy accepted by default");
+    assert_eq!(data_of(&out), map(&[("a", "1")]));
+    assert_eq!(
+        out.metadata.name.as_deref(),
+        Some("s"),
+        "name forced to the SealedSecret's"
+    );
+
+    let rejected = unseal(
+        &sealed,
+        &[&k],
+        &UnsealOptions {
+            accept_deprecated_v1_data: false,
+        },
+    );
+    assert!(rejected.unwrap_err().to_string().contains("deprecated"));
+
+    sealed.spec.encrypted_data.insert("x".into(), "AAAA".into());
+    let both = unseal(&sealed, &[&k], &opts()).unwrap_err().to_string();
+    assert!(both.contains("at the same time"), "{both}");
+    let both_rejected = unseal(
+        &sealed,
+        &[&k],
+        &UnsealOptions {
+            accept_deprecated_v1_data: false,
+        },
+    );
+    assert!(
+        both_rejected
+            .unwrap_err()
+            .to_string()
+            .contains("deprecated")
+    );
+}
+
+#[test]
+fn raw_values_bind_their_scope() {
+    let k = key("test-only-rsa2048.pem");
+    let seal_raw =
+        |scope| seal_value(&mut rng(), k.public_key(), b"v", scope, "ns", "n").expect("seals");
+    let unseal_as = |value: &str, annotations: &[(&str, &str)], ns: &str, name: &str| {
+        let mut sealed = SealedSecret::new(name, Default::default());
+        sealed.metadata.namespace = Some(ns.into());
+        sealed.metadata.annotations = (!annotations.is_empty()).then(|| map(annotations));
+        sealed.spec.encrypted_data.insert("k".into(), value.into());
+        unseal(&sealed, &[&k], &opts()).map(|s| data_of(&s))
+    };
+    let strict = seal_raw(Scope::Strict);
+    assert!(unseal_as(&strict, &[], "ns", "n").is_ok());
+    let err = unseal_as(&strict, &[], "ns", "other")
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("no key could decrypt secret"), "{err}");
+
+    let nw = seal_raw(Scope::NamespaceWide);
+    let nw_ann = [(NAMESPACE_WIDE_ANNOTATION, "true")];
+    assert!(unseal_as(&nw, &nw_ann, "ns", "any").is_ok());
+    assert!(unseal_as(&nw, &nw_ann, "other", "n").is_err());
+
+    let cw = seal_raw(Scope::ClusterWide);
+    let cw_ann = [(CLUSTER_WIDE_ANNOTATION, "true")];
+    assert!(unseal_as(&cw, &cw_ann, "anywhere", "any").is_ok());
+    assert!(unseal_as(&cw, &cw_ann, "", "").is_ok());
+}
+
+#[test]
+fn sealed_secret_serializes_and_round_trips_json() {
+    let k = key("test-only-rsa2048.pem");
+    let sealed = seal(
+        &mut rng(),
+        &secret(Some("ns"), "s", &[], &[("a", "1")]),
+        k.public_key(),
+    )
+    .expect("seals");
+    let json = serde_json::to_value(&sealed).expect("serializes");
+    assert_eq!(json["apiVersion"], "bitnami.com/v1alpha1");
+    assert_eq!(json["kind"], "SealedSecret");
+    assert!(
+        json["spec"]["template"].is_object(),
+        "template always serialized"
+    );
+    let back: SealedSecret = serde_json::from_value(json).expect("deserializes");
+    assert_eq!(back.spec, sealed.spec);
+}
+
+#[test]
+fn null_template_metadata_and_creation_timestamp_are_accepted() {
+    let sealed: SealedSecret = serde_json::from_value(serde_json::json!({
+        "apiVersion": "bitnami.com/v1alpha1",
+        "kind": "SealedSecret",
+        "metadata": {"name": "s", "namespace": "ns", "creationTimestamp": null},
+        "spec": {"template": {"metadata": null, "data": null}, "encryptedData": {}}
+    }))
+    .expect("old kubeseal output decodes");
+    assert_eq!(sealed.spec.template.metadata, ObjectMeta::default());
+}
