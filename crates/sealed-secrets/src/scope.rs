@@ -53,7 +53,11 @@ impl Scope {
 
     /// The scope an object declares through its annotations (cluster-wide wins).
     pub fn from_annotations(annotations: Option<&BTreeMap<String, String>>) -> Scope {
-        let is_true = |key: &str| annotations.and_then(|a| a.get(key)).is_some_and(|v| v == "true");
+        let is_true = |key: &str| {
+            annotations
+                .and_then(|a| a.get(key))
+                .is_some_and(|v| v == "true")
+        };
         if is_true(CLUSTER_WIDE_ANNOTATION) {
             Scope::ClusterWide
         } else if is_true(NAMESPACE_WIDE_ANNOTATION) {
@@ -121,7 +125,10 @@ mod tests {
     use super::*;
 
     fn ann(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -174,7 +181,10 @@ mod tests {
     fn write_annotations_replaces_scope() {
         let mut a = ann(&[(CLUSTER_WIDE_ANNOTATION, "true"), ("other", "x")]);
         Scope::NamespaceWide.write_annotations(&mut a);
-        assert_eq!(a, ann(&[(NAMESPACE_WIDE_ANNOTATION, "true"), ("other", "x")]));
+        assert_eq!(
+            a,
+            ann(&[(NAMESPACE_WIDE_ANNOTATION, "true"), ("other", "x")])
+        );
         Scope::Strict.write_annotations(&mut a);
         assert_eq!(a, ann(&[("other", "x")]));
         assert_eq!(Scope::Strict.annotations(), None);
