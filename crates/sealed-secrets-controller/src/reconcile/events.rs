@@ -1,13 +1,26 @@
 //! Kubernetes Events: upstream's reasons (`Unsealed`, `ErrUnsealFailed`, `ErrUpdateFailed`) on
 //! SealedSecrets, and `ErrKeyInvalid` on malformed key Secrets.
 //!
-//! Events are published through kube's [`Recorder`] (events.k8s.io/v1, reporting controller
-//! `sealed-secrets`, which aggregates repeats into a series). Publishing never fails a reconcile:
-//! a rejected event is logged at debug level. Every event is also logged.
+//! Events are core/v1 Events with source component `sealed-secrets`, as upstream writes them, so
+//! the RBAC of upstream's manifests and Helm chart (core `events` create/patch) is enough; kube's
+//! `Recorder` writes events.k8s.io/v1 Events, which that RBAC does not allow. A repeat of the same
+//! event (object, type, reason, message) within ten minutes increments `count` and
+//! `lastTimestamp` of the existing Event instead of creating a new one. Publishing never fails a
+//! reconcile: a rejected event is logged at warn level once. Every event is also logged.
 
-use k8s_openapi::api::core::v1::ObjectReference;
-use kube::Client;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use kube::api::{Patch, PatchParams, PostParams};
+use kube::{Api, Client};
+
+/// Repeats within this window are aggregated into one Event.
+const AGGREGATION_WINDOW: Duration = Duration::from_secs(600);
+/// Event source component (upstream's).
+const COMPONENT: &str = "sealed-secrets";
 
 /// `Normal` reason after a Secret was created or updated.
 pub const UNSEALED: &str = "Unsealed";
@@ -20,21 +33,49 @@ pub const ERR_KEY_INVALID: &str = "ErrKeyInvalid";
 /// Message of [`UNSEALED`] events.
 pub const UNSEALED_MESSAGE: &str = "SealedSecret unsealed successfully";
 
+/// Event type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    /// Informational.
+    Normal,
+    /// Something failed.
+    Warning,
+}
+
+impl EventType {
+    fn as_str(self) -> &'static str {
+        match self {
+            EventType::Normal => "Normal",
+            EventType::Warning => "Warning",
+        }
+    }
+}
+
+/// (namespace, kind, name, uid, type, reason, message) of an event, for aggregation.
+type EventKey = (String, String, String, String, EventType, String, String);
+
+/// Name, count and time of the last publication of an aggregated event.
+type Published = (String, i32, Instant);
+
 /// Publishes events; cheap to clone.
 #[derive(Clone)]
 pub struct Events {
-    recorder: std::sync::Arc<Recorder>,
+    client: Client,
+    host: Option<String>,
+    /// Event name, count and time of the last publication, per key.
+    recent: Arc<Mutex<HashMap<EventKey, Published>>>,
+    /// Set after the first rejected publication, so a missing permission is reported once.
+    warned: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Events {
-    /// A recorder reporting as `sealed-secrets`, instance `instance` (the pod name when known).
-    pub fn new(client: Client, instance: Option<String>) -> Events {
-        let reporter = Reporter {
-            controller: "sealed-secrets".to_owned(),
-            instance,
-        };
+    /// A publisher reporting as `sealed-secrets` from `host` (the pod name when known).
+    pub fn new(client: Client, host: Option<String>) -> Events {
         Events {
-            recorder: std::sync::Arc::new(Recorder::new(client, reporter)),
+            client,
+            host,
+            recent: Arc::default(),
+            warned: Arc::default(),
         }
     }
 
@@ -57,27 +98,92 @@ impl Events {
         reason: &str,
         message: &str,
     ) {
-        let object = format!(
-            "{}/{}/{}",
-            regarding.kind.as_deref().unwrap_or_default(),
-            regarding.namespace.as_deref().unwrap_or_default(),
-            regarding.name.as_deref().unwrap_or_default()
-        );
-        tracing::info!(%object, event_type = ?type_, reason, message, "Event");
-        let event = Event {
+        let namespace = regarding
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".to_owned());
+        let name = regarding.name.clone().unwrap_or_default();
+        let kind = regarding.kind.clone().unwrap_or_default();
+        let message = truncate(message, 1000);
+        tracing::info!(object = %format!("{kind}/{namespace}/{name}"), event_type = type_.as_str(), reason,
+            message = %message, "Event");
+        let key: EventKey = (
+            namespace.clone(),
+            kind,
+            name.clone(),
+            regarding.uid.clone().unwrap_or_default(),
             type_,
-            reason: reason.to_owned(),
-            note: Some(truncate(message, 1000)),
-            action: if type_ == EventType::Normal {
-                "Unseal"
-            } else {
-                "Reconcile"
-            }
-            .to_owned(),
-            secondary: None,
+            reason.to_owned(),
+            message.clone(),
+        );
+        let now = Time(jiff::Timestamp::now());
+        let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
+        let previous = {
+            let mut recent = self
+                .recent
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            recent.retain(|_, (_, _, at)| at.elapsed() < AGGREGATION_WINDOW);
+            recent.get(&key).cloned()
         };
-        if let Err(error) = self.recorder.publish(&event, regarding).await {
-            tracing::debug!(%object, reason, error = %error, "could not publish event");
+        let result = match previous {
+            Some((event_name, count, _)) => {
+                let patch = serde_json::json!({ "count": count + 1, "lastTimestamp": now });
+                api.patch(&event_name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                    .map(|_| (event_name, count + 1))
+            }
+            None => {
+                let event = Event {
+                    metadata: ObjectMeta {
+                        name: Some(format!(
+                            "{name}.{:x}",
+                            jiff::Timestamp::now().as_nanosecond()
+                        )),
+                        namespace: Some(namespace.clone()),
+                        ..ObjectMeta::default()
+                    },
+                    involved_object: regarding.clone(),
+                    reason: Some(reason.to_owned()),
+                    message: Some(message.clone()),
+                    type_: Some(type_.as_str().to_owned()),
+                    count: Some(1),
+                    first_timestamp: Some(now.clone()),
+                    last_timestamp: Some(now),
+                    source: Some(EventSource {
+                        component: Some(COMPONENT.to_owned()),
+                        host: self.host.clone(),
+                    }),
+                    reporting_component: Some(COMPONENT.to_owned()),
+                    reporting_instance: self.host.clone(),
+                    ..Event::default()
+                };
+                api.create(&PostParams::default(), &event)
+                    .await
+                    .map(|created| (created.metadata.name.unwrap_or_default(), 1))
+            }
+        };
+        match result {
+            Ok((event_name, count)) => {
+                let mut recent = self
+                    .recent
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                recent.insert(key, (event_name, count, Instant::now()));
+            }
+            Err(error) => {
+                if !self.warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    tracing::warn!(namespace = %namespace, reason, error = %error, "could not publish event");
+                } else {
+                    tracing::debug!(namespace = %namespace, reason, error = %error, "could not publish event");
+                }
+                // A patch of an Event that expired is retried as a new Event next time.
+                let mut recent = self
+                    .recent
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                recent.remove(&key);
+            }
         }
     }
 }

@@ -384,25 +384,25 @@ pub async fn run_scope(
     }
     let (reader, writer) = reflector::store();
     let deletions = ctx.clone();
+    // Readiness comes from the watch stream itself: a second waiter on the store's
+    // `wait_until_ready` would not be woken (it keeps one waker, which the applier takes).
+    let ready = Mutex::new(Some(ready));
     let sealed_triggers = watcher::watcher(sealed_api, config)
         .default_backoff()
         .reflect(writer)
-        .inspect_ok(move |event| {
-            if let Event::Delete(sealed) = event {
-                on_deleted(&deletions, sealed);
+        .inspect_ok(move |event| match event {
+            Event::Delete(sealed) => on_deleted(&deletions, sealed),
+            Event::InitDone => {
+                if let Some(ready) = lock(&ready).take() {
+                    let _ = ready.send(());
+                }
             }
+            _ => {}
         })
         .touched_objects()
         .predicate_filter(change_hash, PredicateConfig::default())
         .map_ok(|sealed| ObjectRef::from_obj(&sealed));
     let secret_triggers = secret_triggers(ctx.clone(), secret_api);
-
-    let store = reader.clone();
-    tokio::spawn(async move {
-        if store.wait_until_ready().await.is_ok() {
-            let _ = ready.send(());
-        }
-    });
 
     let queue =
         futures::stream::select(sealed_triggers.boxed(), secret_triggers).take_until(shutdown);
