@@ -491,13 +491,13 @@ fn write_float(out: &mut Buf, f: f64, spec: &Spec, v: &Value) -> Result<(), Fail
         'e' | 'E' | 'f' | 'F' | 'g' | 'G' => spec.verb,
         _ => return bad_verb(out, spec.verb, v),
     };
-    let mut body = format_float(f, verb, spec.prec);
+    // fmt's default precision is 6 for %e and %f, shortest for %g and %v.
+    let prec = spec.prec.or(if matches!(verb, 'e' | 'E' | 'f' | 'F') { Some(6) } else { None });
+    let mut body = format_float(f, verb, prec);
     if spec.plus && !body.starts_with(['-', '+']) {
         body.insert(0, '+');
     } else if spec.space && !body.starts_with(['-', '+']) {
         body.insert(0, ' ');
-    } else if body == "+Inf" && !spec.plus {
-        body = "+Inf".to_string();
     }
     let numeric = f.is_finite();
     pad(out, spec, body.as_bytes(), numeric)
@@ -534,8 +534,7 @@ pub(crate) fn format_float(f: f64, verb: char, prec: Option<usize>) -> String {
             "-Inf".to_string()
         };
     }
-    let neg = f.is_sign_negative() && f != 0.0 || (f == 0.0 && f.is_sign_negative());
-    let sign = if neg { "-" } else { "" };
+    let sign = if f.is_sign_negative() { "-" } else { "" };
     let upper = verb.is_ascii_uppercase();
     match verb.to_ascii_lowercase() {
         'f' => match prec {

@@ -4,7 +4,6 @@
 //! Go strings are byte strings, so [`Value::Str`] holds bytes: `b64dec` of binary data renders the
 //! raw bytes exactly as Go does. String bytes are zeroized when dropped.
 
-use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -88,10 +87,10 @@ impl Value {
 
     /// The string as text (invalid UTF-8 replaced).
     #[cfg(test)]
-    pub(crate) fn as_text(&self) -> Cow<'_, str> {
+    pub(crate) fn as_text(&self) -> std::borrow::Cow<'_, str> {
         match self {
             Value::Str(b) => String::from_utf8_lossy(&b.0),
-            _ => Cow::Borrowed(""),
+            _ => std::borrow::Cow::Borrowed(""),
         }
     }
 
