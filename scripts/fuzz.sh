@@ -24,7 +24,11 @@ seed() {
     hybrid_decrypt)
       for f in "$VECTORS"/ok_*.txt "$VECTORS"/fail_*.txt; do
         grep -q '^key: test-only-rsa2048.pem$' "$f" || continue
-        sed '1,/^$/d' "$f" | tr -d ' \n' | base64 -d > "$dir/seed-$(basename "$f" .txt)" 2>/dev/null || true
+        # First byte: the label selector of fuzz_targets/hybrid_decrypt.rs.
+        case $(sed -n 's/^label: *//p; s/^label:$//p' "$f" | head -1) in
+          default/db-creds) sel='\x00' ;; default) sel='\x01' ;; "") sel='\x02' ;; *) sel='\x03' ;;
+        esac
+        { printf "$sel"; sed '1,/^$/d' "$f" | tr -d ' \n' | base64 -d 2>/dev/null; } > "$dir/seed-$(basename "$f" .txt)" || true
       done ;;
     key_pem)
       for f in "$VECTORS"/keys/*.pem "$VECTORS"/certs/*.pem; do

@@ -162,9 +162,14 @@ fn fuzz_regressions_do_not_panic() {
             let data = fs::read(&path).expect("regression input");
             match target {
                 "hybrid_decrypt" => {
+                    // As in fuzz/fuzz_targets/hybrid_decrypt.rs: label selector byte, ciphertext.
+                    let labels: [&[u8]; 4] = [b"default/db-creds", b"default", b"", b"wrong/label"];
+                    let Some((&selector, ciphertext)) = data.split_first() else {
+                        continue;
+                    };
+                    let label = labels[usize::from(selector) % labels.len()];
                     for &backend in Backend::ALL {
-                        let _ = hybrid_decrypt_with(backend, &key, &data, b"default/db-creds");
-                        let _ = hybrid_decrypt_with(backend, &key, &data, b"");
+                        let _ = hybrid_decrypt_with(backend, &key, ciphertext, label);
                     }
                 }
                 _ => {
