@@ -33,6 +33,11 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+## ---- benchmarks (not tests; issue 2) -------------------------------------------------------
+# Library throughput per crypto backend and whole-process kubeseal timings; writes target/bench/*.txt.
+bench:
+	CARGO=$(CARGO) scripts/bench.sh
+
 ## ---- generated manifests ---------------------------------------------------------------------
 # controller-manifests/crd.yaml is generated from the Rust type (crates/sealed-secrets/src/types.rs).
 manifests:

@@ -1,6 +1,24 @@
-//! `kubeseal`: reads Kubernetes Secret manifests and writes SealedSecrets.
+//! `kubeseal`: reads Kubernetes Secret manifests and writes SealedSecrets that are safe to
+//! store in Git, a drop-in for Bitnami's kubeseal v0.36 (flags, environment, output, errors).
+//!
+//! Modules: [`flags`] (the raw command line) -> [`mode`] (a validated run) -> [`app`] (dispatch)
+//! -> one of [`seal`], [`merge`], [`raw`], [`recovery`]; [`cert`] gets the certificate,
+//! [`namespace`] the default namespace, [`input`]/[`output`] read and write, [`report`] prints
+//! errors and hints.
 
-fn main() {
-    eprintln!("error: kubeseal is not built yet");
-    std::process::exit(1);
+mod app;
+mod cert;
+mod flags;
+mod input;
+mod merge;
+mod mode;
+mod namespace;
+mod output;
+mod raw;
+mod recovery;
+mod report;
+mod seal;
+
+fn main() -> std::process::ExitCode {
+    report::exit(app::run(flags::Flags::parse_env()))
 }

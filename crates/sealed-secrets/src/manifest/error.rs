@@ -110,7 +110,7 @@ pub enum ManifestError {
         object: String,
         /// Why the key was rejected.
         #[source]
-        source: KeyError,
+        source: Box<KeyError>,
     },
 
     /// A PEM file holds no usable private key.
@@ -118,7 +118,7 @@ pub enum ManifestError {
     PemKey {
         /// Why the key was rejected.
         #[source]
-        source: KeyError,
+        source: Box<KeyError>,
     },
 
     /// A private-key file is neither a PEM private key nor a stream of key Secrets.

@@ -90,7 +90,9 @@ pub fn parse_key_backup(bytes: &[u8]) -> Result<Vec<PrivateKey>, ManifestError> 
             Ok(key) => return Ok(vec![key]),
             // A PEM file that is not a usable key; anything else may still be YAML with PEM inside.
             Err(source) if text.trim_start().starts_with("-----BEGIN ") => {
-                return Err(ManifestError::PemKey { source });
+                return Err(ManifestError::PemKey {
+                    source: Box::new(source),
+                });
             }
             Err(_) => {}
         }
@@ -117,7 +119,7 @@ pub fn parse_key_backup(bytes: &[u8]) -> Result<Vec<PrivateKey>, ManifestError> 
             PrivateKey::from_pem(&pem.0).map_err(|source: KeyError| ManifestError::BadKey {
                 position: doc.position,
                 object,
-                source,
+                source: Box::new(source),
             })?;
         keys.push(key);
     }
@@ -128,4 +130,5 @@ pub fn parse_key_backup(bytes: &[u8]) -> Result<Vec<PrivateKey>, ManifestError> 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

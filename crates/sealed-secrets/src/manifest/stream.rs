@@ -251,6 +251,7 @@ fn yaml_message(err: &serde_saphyr::Error, line_offset: usize) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;

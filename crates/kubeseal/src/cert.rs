@@ -1,0 +1,248 @@
+//! Where the sealing certificate comes from, and the checks it must pass (reference §8.3, §8.4).
+//!
+//! A [`CertSource`] is a local file, a URL (`http://`, `https://`, `file://`), or the
+//! controller in the cluster. The cluster source is designed in but not implemented yet: it
+//! fails with a message that points at `--cert`. The certificate is fetched and parsed once per
+//! run, however many Secrets are sealed.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use sealed_secrets::keys::{Certificate, PublicKey};
+
+use crate::report::{HintExt, message_with_hint};
+
+/// Where to get the certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertSource {
+    /// A local file (`--cert path`).
+    File(PathBuf),
+    /// A URL (`--cert https://...`, `http://`, `file://`).
+    Url(String),
+    /// The controller's `/v1/cert.pem`, through the API server's service proxy.
+    Controller {
+        /// `--controller-namespace`.
+        namespace: String,
+        /// `--controller-name`.
+        name: String,
+    },
+}
+
+/// How to find the cluster certificate of a controller, for hints.
+const KUBECTL_CERT_HINT: &str = "pass the controller's certificate with --cert FILE|URL (or SEALED_SECRETS_CERT); \
+     whoever runs the controller can export it with `kubectl get secret -n kube-system \
+     -l sealedsecrets.bitnami.com/sealed-secrets-key=active -o jsonpath='{.items[-1:].data.tls\\.crt}' | base64 -d`";
+
+impl CertSource {
+    /// The source for a `--cert` value (empty: the controller).
+    pub fn from_flag(cert: &str, controller_namespace: &str, controller_name: &str) -> CertSource {
+        if cert.is_empty() {
+            return CertSource::Controller {
+                namespace: controller_namespace.to_owned(),
+                name: controller_name.to_owned(),
+            };
+        }
+        match url_scheme(cert) {
+            // No scheme, or a one-letter "scheme" (a Windows drive): a path.
+            None => CertSource::File(PathBuf::from(cert)),
+            Some(scheme) if scheme.len() == 1 => CertSource::File(PathBuf::from(cert)),
+            Some(_) => CertSource::Url(cert.to_owned()),
+        }
+    }
+
+    /// The certificate bytes, verbatim.
+    pub fn fetch(&self) -> Result<Vec<u8>> {
+        match self {
+            CertSource::File(path) => {
+                std::fs::read(path).with_context(|| format!("open {}", path.display()))
+            }
+            CertSource::Url(url) => fetch_url(url),
+            CertSource::Controller { namespace, name } => Err(message_with_hint(
+                format!(
+                    "cannot fetch certificate: reading it from the controller (service {namespace}/{name}) \
+                     needs cluster access, which this kubeseal does not support yet"
+                ),
+                KUBECTL_CERT_HINT,
+            )),
+        }
+    }
+
+    /// Fetches, parses and checks the certificate; returns its public key.
+    pub fn public_key(&self) -> Result<PublicKey> {
+        let pem = self.fetch()?;
+        parse_cert(&pem, SystemTime::now())
+    }
+}
+
+/// The first certificate of `pem`, checked like upstream: RSA key, not expired at `now`.
+pub fn parse_cert(pem: &[u8], now: SystemTime) -> Result<PublicKey> {
+    let certs = Certificate::parse_pem_chain(pem).hint(
+        "--cert must be a PEM certificate (-----BEGIN CERTIFICATE-----), as written by `kubeseal --fetch-cert`",
+    )?;
+    let Some(cert) = certs.into_iter().next() else {
+        bail!("data does not contain any valid RSA or ECDSA certificates");
+    };
+    let key = cert.public_key()?;
+    let not_after = cert.not_after();
+    if now > not_after {
+        return Err(message_with_hint(
+            format!(
+                "failed to encrypt using an expired certificate on {}",
+                go_long_date(not_after)
+            ),
+            "the controller renews its key every 30 days: fetch its current certificate again",
+        ));
+    }
+    Ok(key)
+}
+
+/// The scheme of `s` if it starts like a URL (`scheme:`), per RFC 3986's scheme syntax.
+fn url_scheme(s: &str) -> Option<&str> {
+    let colon = s.find(':')?;
+    let scheme = &s[..colon];
+    let mut chars = scheme.chars();
+    let first = chars.next()?;
+    (first.is_ascii_alphabetic()
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+    .then_some(scheme)
+}
+
+fn fetch_url(url: &str) -> Result<Vec<u8>> {
+    let scheme = url_scheme(url).unwrap_or("").to_ascii_lowercase();
+    match scheme.as_str() {
+        "file" => {
+            let rest = &url[scheme.len() + 1..];
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            std::fs::read(path).with_context(|| format!("cannot fetch {url:?}: open {path}"))
+        }
+        "http" | "https" => fetch_http(url),
+        other => bail!("cannot fetch {url:?}: unsupported protocol scheme {other:?}"),
+    }
+}
+
+fn fetch_http(url: &str) -> Result<Vec<u8>> {
+    let tls = ureq::tls::TlsConfig::builder()
+        .provider(ureq::tls::TlsProvider::Rustls)
+        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+        .build();
+    let agent = ureq::Agent::config_builder()
+        .tls_config(tls)
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .new_agent();
+    let mut response = agent
+        .get(url)
+        .header("Accept", "application/x-pem-file, */*")
+        .call()
+        .with_context(|| format!("cannot fetch {url:?}"))?;
+    let status = response.status();
+    if status != 200 {
+        bail!(
+            "cannot fetch {url:?}: {} {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        );
+    }
+    response
+        .body_mut()
+        .with_config()
+        .limit(1024 * 1024)
+        .read_to_vec()
+        .with_context(|| format!("cannot fetch {url:?}"))
+}
+
+/// A date as Go's `"January 2, 2006"` layout writes it, in UTC.
+pub fn go_long_date(t: SystemTime) -> String {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let days = match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => (d.as_secs() / 86_400) as i64,
+        Err(e) => -(e.duration().as_secs().div_ceil(86_400) as i64),
+    };
+    let (year, month, day) = civil_from_days(days);
+    format!("{} {day}, {year}", MONTHS[(month - 1) as usize])
+}
+
+/// Proleptic Gregorian (year, month 1..=12, day 1..=31) of a day count since 1970-01-01
+/// (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources() {
+        assert_eq!(
+            CertSource::from_flag("cert.pem", "ns", "n"),
+            CertSource::File("cert.pem".into())
+        );
+        assert_eq!(
+            CertSource::from_flag("C:\\certs\\c.pem", "ns", "n"),
+            CertSource::File("C:\\certs\\c.pem".into())
+        );
+        assert_eq!(
+            CertSource::from_flag("./a:b", "ns", "n"),
+            CertSource::File("./a:b".into())
+        );
+        assert_eq!(
+            CertSource::from_flag("https://example.invalid/v1/cert.pem", "ns", "n"),
+            CertSource::Url("https://example.invalid/v1/cert.pem".into())
+        );
+        assert_eq!(
+            CertSource::from_flag("", "kube-system", "sealed-secrets-controller"),
+            CertSource::Controller {
+                namespace: "kube-system".into(),
+                name: "sealed-secrets-controller".into()
+            }
+        );
+    }
+
+    #[test]
+    fn unsupported_scheme() {
+        let err = CertSource::Url("ftp://x/cert.pem".into())
+            .fetch()
+            .unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            "cannot fetch \"ftp://x/cert.pem\": unsupported protocol scheme \"ftp\""
+        );
+    }
+
+    #[test]
+    fn go_dates() {
+        let at = |secs: u64| go_long_date(UNIX_EPOCH + Duration::from_secs(secs));
+        assert_eq!(at(0), "January 1, 1970");
+        assert_eq!(at(1_136_214_245), "January 2, 2006");
+        assert_eq!(at(951_782_400), "February 29, 2000");
+        assert_eq!(at(4_102_444_799), "December 31, 2099");
+    }
+}

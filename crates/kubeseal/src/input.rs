@@ -1,0 +1,86 @@
+//! Reading the input: `-f FILE` or stdin, whole, before anything is sealed or written.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use sealed_secrets::manifest::ManifestError;
+use zeroize::Zeroizing;
+
+use crate::report::hinted;
+
+/// Where the input comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Standard input.
+    Stdin,
+    /// `-f/--secret-file`.
+    File(PathBuf),
+}
+
+impl Source {
+    /// Reads all of the input. When stdin is a terminal, `tty_note` is printed to stderr first
+    /// (as upstream does) so a user who forgot the input knows why kubeseal waits.
+    pub fn read(&self, tty_note: &str) -> Result<Zeroizing<Vec<u8>>> {
+        match self {
+            Source::File(path) => std::fs::read(path).map(Zeroizing::new).with_context(|| {
+                format!(
+                    "Could not read file specified with --secret-file: {}",
+                    path.display()
+                )
+            }),
+            Source::Stdin => read_stdin(tty_note),
+        }
+    }
+}
+
+/// All of stdin; `note` goes to stderr first when stdin is a terminal.
+pub fn read_stdin(note: &str) -> Result<Zeroizing<Vec<u8>>> {
+    let mut stdin = std::io::stdin().lock();
+    if stdin.is_terminal() {
+        eprintln!("{note}");
+    }
+    let mut bytes = Zeroizing::new(Vec::new());
+    stdin.read_to_end(&mut bytes).context("cannot read stdin")?;
+    Ok(bytes)
+}
+
+/// The note for Secret/SealedSecret input on a terminal.
+pub const TTY_MANIFEST_NOTE: &str = "(tty detected: expecting json/yaml k8s resource in stdin)";
+/// The note for `--raw` input on a terminal.
+pub const TTY_RAW_NOTE: &str = "(tty detected: expecting a secret to encrypt in stdin)";
+
+/// What a mode reads, for hints on manifest errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    /// Secrets (sealing).
+    Secrets,
+    /// SealedSecrets (recovery).
+    SealedSecrets,
+}
+
+/// A manifest error, with a hint where one helps.
+pub fn manifest_error(err: ManifestError, expected: Expected) -> anyhow::Error {
+    let hint = match (&err, expected) {
+        (ManifestError::NotUtf8 { .. }, _) => Some("save the input as UTF-8 text"),
+        (ManifestError::NotAnObject { .. }, _) => Some(
+            "each document must be a Kubernetes object: a mapping with apiVersion, kind and metadata",
+        ),
+        (ManifestError::UnexpectedKind { .. }, Expected::Secrets) => Some(
+            "kubeseal seals Secrets only: remove other objects from the input (to unseal SealedSecrets, use --recovery-unseal)",
+        ),
+        (ManifestError::UnexpectedKind { .. }, Expected::SealedSecrets) => {
+            Some("--recovery-unseal reads SealedSecrets, as written by kubeseal")
+        }
+        (ManifestError::Field { field, problem, .. }, _)
+            if field.starts_with("stringData.") && problem.starts_with("expected a string") =>
+        {
+            Some("quote the value: stringData values are strings")
+        }
+        _ => None,
+    };
+    match hint {
+        Some(hint) => hinted(err, hint),
+        None => err.into(),
+    }
+}

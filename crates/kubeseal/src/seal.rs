@@ -1,0 +1,144 @@
+//! The default mode: Secrets in, SealedSecrets out (reference §8.5).
+//!
+//! Every Secret of the input is prepared (name, scope, namespace, server fields) and sealed
+//! before a single byte is written, so a bad document anywhere means no output at all. The
+//! certificate is fetched and parsed once for the whole stream.
+
+use anyhow::{Context, Result, anyhow};
+use k8s_openapi::api::core::v1::Secret;
+use sealed_secrets::keys::PublicKey;
+use sealed_secrets::manifest::{self, Position};
+use sealed_secrets::{Scope, SealedSecret};
+
+use crate::input::{Expected, TTY_MANIFEST_NOTE, manifest_error};
+use crate::mode::Run;
+use crate::output;
+use crate::report::message_with_hint;
+
+/// Upstream's message for a Secret without data.
+const EMPTY_DATA: &str = "secret.data is empty in input Secret, assuming this is an error and aborting. \
+     To work with empty data, --allow-empty-data can be used";
+
+/// Reads the input Secrets, or fails naming the bad document.
+pub fn read_secrets(run: &Run) -> Result<Vec<(Position, Secret)>> {
+    let bytes = run.input.read(TTY_MANIFEST_NOTE)?;
+    let secrets =
+        manifest::parse_secrets(&bytes).map_err(|e| manifest_error(e, Expected::Secrets))?;
+    if secrets.is_empty() {
+        return Err(message_with_hint(
+            "no secrets found. Ensure the input is valid and UTF-8 encoded",
+            "pipe a Secret manifest in, e.g. `kubectl create secret generic NAME --from-literal=k=v --dry-run=client -o yaml | kubeseal --cert cert.pem`",
+        ));
+    }
+    Ok(secrets)
+}
+
+/// `document 2 (line 7), Secret "ns/name"` for messages.
+pub fn describe(position: &Position, secret: &Secret) -> String {
+    let name = secret.metadata.name.as_deref().unwrap_or("");
+    match secret.metadata.namespace.as_deref() {
+        Some(ns) if !ns.is_empty() => format!("{position}, Secret \"{ns}/{name}\""),
+        _ if name.is_empty() => format!("{position}, Secret (no name)"),
+        _ => format!("{position}, Secret \"{name}\""),
+    }
+}
+
+/// Makes a Secret ready to seal: `--name`, the scope, the namespace, no server fields.
+///
+/// `name` replaces the Secret's name (`--name`, or the target of `--merge-into`); `scope` is
+/// the scope to force (`--scope`, or the target's); `None` keeps the Secret's own annotations.
+pub fn prepare(
+    run: &Run,
+    secret: &mut Secret,
+    name: Option<&str>,
+    scope: Option<Scope>,
+) -> Result<()> {
+    let empty = secret.data.as_ref().is_none_or(|d| d.is_empty())
+        && secret.string_data.as_ref().is_none_or(|d| d.is_empty());
+    if empty && !run.allow_empty_data {
+        return Err(anyhow!(EMPTY_DATA));
+    }
+    if let Some(name) = name {
+        secret.metadata.name = Some(name.to_owned());
+    }
+    if let Some(scope) = scope {
+        let annotations = secret.metadata.annotations.get_or_insert_default();
+        scope.write_annotations(annotations);
+        if annotations.is_empty() {
+            secret.metadata.annotations = None;
+        }
+    }
+    let scope = Scope::from_annotations(secret.metadata.annotations.as_ref());
+    if scope != Scope::ClusterWide {
+        let own = secret.metadata.namespace.clone().unwrap_or_default();
+        if let Some(flag) = run.namespace.explicit()
+            && !own.is_empty()
+            && own != flag
+        {
+            return Err(message_with_hint(
+                format!(
+                    "namespace mismatch: input secret is in namespace \"{own}\" but \"{flag}\" was specified"
+                ),
+                "drop -n/--namespace, or change metadata.namespace in the input",
+            ));
+        }
+        if own.is_empty() {
+            match run.namespace.resolve() {
+                Ok(ns) => secret.metadata.namespace = Some(ns.to_owned()),
+                Err(why) => {
+                    return Err(message_with_hint(
+                        "secret must declare a namespace",
+                        format!(
+                            "set metadata.namespace in the Secret, pass -n/--namespace, or seal with --scope cluster-wide ({why})"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    strip_server_fields(secret);
+    Ok(())
+}
+
+/// Removes what the API server sets (upstream keeps managedFields and finalizers too).
+fn strip_server_fields(secret: &mut Secret) {
+    let meta = &mut secret.metadata;
+    meta.self_link = None;
+    meta.uid = None;
+    meta.resource_version = None;
+    meta.generation = None;
+    meta.creation_timestamp = None;
+    meta.deletion_timestamp = None;
+    meta.deletion_grace_period_seconds = None;
+}
+
+/// Seals one prepared Secret.
+pub fn seal_one(secret: &Secret, key: &PublicKey) -> Result<SealedSecret> {
+    let sealed = sealed_secrets::seal::seal(&mut rand::rngs::OsRng, secret, key)?;
+    Ok(sealed)
+}
+
+/// The default mode.
+pub fn run(run: &Run) -> Result<()> {
+    let mut secrets = read_secrets(run)?;
+    if run.name.is_some() && secrets.len() > 1 {
+        return Err(message_with_hint(
+            format!(
+                "--name renames the input Secret, but the input has {} Secrets",
+                secrets.len()
+            ),
+            "seal them one at a time, or set metadata.name in each",
+        ));
+    }
+    let key = run.cert.public_key()?;
+    let mut objects = Vec::with_capacity(secrets.len());
+    for (position, secret) in &mut secrets {
+        let what = describe(position, secret);
+        prepare(run, secret, run.name.as_deref(), run.scope).with_context(|| what.clone())?;
+        let sealed = seal_one(secret, &key).with_context(|| describe(position, secret))?;
+        sealed_secrets::unseal::zeroize_data(secret);
+        objects.push(output::sealed_secret_value(&sealed)?);
+    }
+    let rendered = output::render(&objects, run.format)?;
+    output::write(&run.output, rendered.as_bytes())
+}
