@@ -23,7 +23,12 @@ struct Case {
 
 #[test]
 fn template_cases() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/template");
+    // TEMPLATE_CASES_DIR points the test at another directory of case files (differential runs
+    // against freshly generated Go outputs).
+    let dir = match std::env::var_os("TEMPLATE_CASES_DIR") {
+        Some(d) => Path::new(&d).to_path_buf(),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/template"),
+    };
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("tests/template exists")
         .filter_map(Result::ok)
@@ -35,21 +40,27 @@ fn template_cases() {
     let (mut passed, mut failures) = (0, Vec::new());
     for file in &files {
         let text = std::fs::read_to_string(file).expect("case file is readable");
-        let cases: CaseFile = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let cases: CaseFile =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let stem = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         for case in cases.cases {
             let got = render(&case.template, &case.data);
             let outcome = match (&case.output, &case.error, got) {
                 (Some(want), None, Ok(out)) if out.as_slice() == want.as_bytes() => Ok(()),
-                (Some(want), None, Ok(out)) => {
-                    Err(format!("want {want:?}\n      got  {:?}", String::from_utf8_lossy(&out)))
-                }
+                (Some(want), None, Ok(out)) => Err(format!(
+                    "want {want:?}\n      got  {:?}",
+                    String::from_utf8_lossy(&out)
+                )),
                 (Some(_), None, Err(e)) => Err(format!("unexpected error: {e}")),
                 (None, Some(want), Err(e)) if e.to_string().contains(want.as_str()) => Ok(()),
                 (None, Some(want), Err(e)) => Err(format!("error {e:?} does not contain {want:?}")),
-                (None, Some(want), Ok(out)) => {
-                    Err(format!("expected an error containing {want:?}, got {:?}", String::from_utf8_lossy(&out)))
-                }
+                (None, Some(want), Ok(out)) => Err(format!(
+                    "expected an error containing {want:?}, got {:?}",
+                    String::from_utf8_lossy(&out)
+                )),
                 _ => Err("a case needs exactly one of output and error".to_string()),
             };
             match outcome {
@@ -58,6 +69,12 @@ fn template_cases() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), passed + failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        passed + failures.len(),
+        failures.join("\n")
+    );
     println!("{passed} template cases passed");
 }

@@ -492,7 +492,11 @@ fn write_float(out: &mut Buf, f: f64, spec: &Spec, v: &Value) -> Result<(), Fail
         _ => return bad_verb(out, spec.verb, v),
     };
     // fmt's default precision is 6 for %e and %f, shortest for %g and %v.
-    let prec = spec.prec.or(if matches!(verb, 'e' | 'E' | 'f' | 'F') { Some(6) } else { None });
+    let prec = spec.prec.or(if matches!(verb, 'e' | 'E' | 'f' | 'F') {
+        Some(6)
+    } else {
+        None
+    });
     let mut body = format_float(f, verb, prec);
     if spec.plus && !body.starts_with(['-', '+']) {
         body.insert(0, '+');
