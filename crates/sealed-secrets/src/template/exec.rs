@@ -254,16 +254,22 @@ impl State<'_> {
                     }
                 }
             }
-            Value::Int(n) => {
+            Value::Int(n) | Value::Int64(n) => {
                 if b.pipe.decl.len() > 1 {
                     return self.exec_err(
                         span,
                         "can't use an int to iterate over more than one variable",
                     );
                 }
+                let int64 = matches!(val, Value::Int64(_));
                 for i in 0..*n {
                     any = true;
-                    if self.iteration(b, Value::Int(i), Value::Int(i))? == Flow::Break {
+                    let v = if int64 {
+                        Value::Int64(i)
+                    } else {
+                        Value::Int(i)
+                    };
+                    if self.iteration(b, v.clone(), v)? == Flow::Break {
                         break;
                     }
                 }

@@ -128,7 +128,7 @@ pub(crate) fn sprintf(format: &[u8], args: &[Value]) -> Result<Vec<u8>, Fail> {
         if i < format.len() && format[i] == b'*' {
             i += 1;
             match args.get(argi) {
-                Some(Value::Int(n)) => {
+                Some(Value::Int(n) | Value::Int64(n)) => {
                     argi += 1;
                     if *n < 0 {
                         spec.minus = true;
@@ -150,7 +150,7 @@ pub(crate) fn sprintf(format: &[u8], args: &[Value]) -> Result<Vec<u8>, Fail> {
             if i < format.len() && format[i] == b'*' {
                 i += 1;
                 match args.get(argi) {
-                    Some(Value::Int(n)) if *n >= 0 => {
+                    Some(Value::Int(n) | Value::Int64(n)) if *n >= 0 => {
                         argi += 1;
                         spec.prec = Some(usize::try_from(*n).unwrap_or(usize::MAX));
                     }
@@ -239,7 +239,7 @@ fn write_verb(out: &mut Buf, v: &Value, spec: &Spec, depth: usize) -> Result<(),
             'v' | 't' => pad(out, spec, if *b { b"true" } else { b"false" }, false),
             _ => bad_verb(out, spec.verb, v),
         },
-        Value::Int(n) => write_int(out, *n, spec, v),
+        Value::Int(n) | Value::Int64(n) => write_int(out, *n, spec, v),
         Value::Float(f) => write_float(out, *f, spec, v),
         Value::Str(s) => write_bytes(out, &s.0, spec, v),
         Value::Time(t) => {

@@ -52,8 +52,11 @@ pub(crate) enum Value {
     Nil,
     /// `bool`
     Bool(bool),
-    /// Any Go integer (`int`, `int64`, a rune): they print and compare alike.
+    /// Go's `int` (literals, `len`, `atoi`, `int`, `until`, ...).
     Int(i64),
+    /// Go's `int64` (Sprig's integer arithmetic, `int64`, `toDecimal`). Prints and compares like
+    /// `int`, but Go rejects it where an `int` parameter is expected.
+    Int64(i64),
     /// `float64`
     Float(f64),
     /// `string`
@@ -100,6 +103,7 @@ impl Value {
             Value::Nil => "<nil>",
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
+            Value::Int64(_) => "int64",
             Value::Float(_) => "float64",
             Value::Str(_) => "string",
             Value::List(l) => match l.elem {
@@ -121,6 +125,7 @@ impl Value {
             Value::Nil => "invalid",
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
+            Value::Int64(_) => "int64",
             Value::Float(_) => "float64",
             Value::Str(_) => "string",
             Value::List(_) => "slice",
@@ -134,7 +139,7 @@ impl Value {
         match self {
             Value::Nil => false,
             Value::Bool(b) => *b,
-            Value::Int(i) => *i != 0,
+            Value::Int(i) | Value::Int64(i) => *i != 0,
             Value::Float(f) => *f != 0.0,
             Value::Str(s) => !s.0.is_empty(),
             Value::List(l) => !l.items.is_empty(),

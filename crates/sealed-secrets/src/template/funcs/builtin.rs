@@ -67,7 +67,7 @@ pub(crate) fn index(_: &mut Ctx, a: Vec<Value>) -> R {
 
 fn int_index(idx: &Value, what: &str) -> Result<i64, Fail> {
     match idx {
-        Value::Int(i) => Ok(*i),
+        Value::Int(i) | Value::Int64(i) => Ok(*i),
         Value::Nil => ferr(format!("cannot index {what} with nil")),
         other => ferr(format!(
             "cannot index {what} with type {}",
@@ -93,7 +93,15 @@ fn eval_args(a: &[Value]) -> Result<Vec<u8>, Fail> {
     if let [Value::Str(s)] = a {
         return Ok(s.0.clone());
     }
-    fmt::sprint(a)
+    // Go prints a missing value here as `<no value>` (printableValue), not `<nil>`.
+    let args: Vec<Value> = a
+        .iter()
+        .map(|v| match v {
+            Value::Nil => Value::str("<no value>"),
+            other => other.clone(),
+        })
+        .collect();
+    fmt::sprint(&args)
 }
 
 pub(crate) fn html(_: &mut Ctx, a: Vec<Value>) -> R {
@@ -167,7 +175,7 @@ enum Kind {
 fn kind(v: &Value) -> Kind {
     match v {
         Value::Bool(_) => Kind::Bool,
-        Value::Int(_) => Kind::Int,
+        Value::Int(_) | Value::Int64(_) => Kind::Int,
         Value::Float(_) => Kind::Float,
         Value::Str(_) => Kind::Str,
         _ => Kind::Other,
@@ -179,7 +187,7 @@ fn eq_one(x: &Value, y: &Value) -> Result<bool, Fail> {
         (Value::Nil, Value::Nil) => true,
         (Value::Nil, _) | (_, Value::Nil) => false,
         (Value::Bool(a), Value::Bool(b)) => a == b,
-        (Value::Int(a), Value::Int(b)) => a == b,
+        (Value::Int(a) | Value::Int64(a), Value::Int(b) | Value::Int64(b)) => a == b,
         (Value::Float(a), Value::Float(b)) => a == b,
         (Value::Str(a), Value::Str(b)) => a.0 == b.0,
         (Value::Time(a), Value::Time(b)) => a == b,
@@ -219,7 +227,7 @@ pub(crate) fn ne(_: &mut Ctx, a: Vec<Value>) -> R {
 
 fn less(x: &Value, y: &Value) -> Result<bool, Fail> {
     match (x, y) {
-        (Value::Int(a), Value::Int(b)) => Ok(a < b),
+        (Value::Int(a) | Value::Int64(a), Value::Int(b) | Value::Int64(b)) => Ok(a < b),
         (Value::Float(a), Value::Float(b)) => Ok(a < b),
         (Value::Str(a), Value::Str(b)) => Ok(a.0 < b.0),
         _ if kind(x) == Kind::Other || kind(y) == Kind::Other || kind(x) == Kind::Bool => {

@@ -621,7 +621,7 @@ fn nanos_between(later: Timestamp, earlier: Timestamp) -> i64 {
 fn date_arg(ctx: &Ctx, v: &Value) -> Zoned {
     match v {
         Value::Time(t) => (**t).clone(),
-        Value::Int(secs) => {
+        Value::Int(secs) | Value::Int64(secs) => {
             Timestamp::from_second(*secs).map_or_else(|_| zero_time(), |ts| Zoned::new(ts, local()))
         }
         _ => Zoned::new(ctx.now(), local()),
@@ -698,7 +698,8 @@ pub(crate) fn unix_epoch(_: &mut Ctx, a: Vec<Value>) -> R {
 pub(crate) fn duration(_: &mut Ctx, a: Vec<Value>) -> R {
     let n = match arg(&a, 0) {
         Value::Str(s) => String::from_utf8_lossy(&s.0).parse::<i64>().unwrap_or(0),
-        Value::Int(i) => *i,
+        // Sprig accepts int64 only: an int literal (`duration 90`) is 0 in Go.
+        Value::Int64(i) => *i,
         _ => 0,
     };
     Ok(Value::str(format_duration(n.wrapping_mul(1_000_000_000))))
@@ -708,7 +709,7 @@ pub(crate) fn duration(_: &mut Ctx, a: Vec<Value>) -> R {
 pub(crate) fn duration_round(ctx: &mut Ctx, a: Vec<Value>) -> R {
     let d: i64 = match arg(&a, 0) {
         Value::Str(s) => parse_duration(&s.0).unwrap_or(0),
-        Value::Int(i) => *i,
+        Value::Int64(i) => *i,
         Value::Time(t) => nanos_between(ctx.now(), t.timestamp()),
         _ => 0,
     };
@@ -734,7 +735,9 @@ pub(crate) fn duration_round(ctx: &mut Ctx, a: Vec<Value>) -> R {
 pub(crate) fn ago(ctx: &mut Ctx, a: Vec<Value>) -> R {
     let t = match arg(&a, 0) {
         Value::Time(t) => t.timestamp(),
-        Value::Int(secs) => Timestamp::from_second(*secs).unwrap_or(Timestamp::UNIX_EPOCH),
+        Value::Int(secs) | Value::Int64(secs) => {
+            Timestamp::from_second(*secs).unwrap_or(Timestamp::UNIX_EPOCH)
+        }
         _ => ctx.now(),
     };
     Ok(Value::str(format_duration(round_duration(

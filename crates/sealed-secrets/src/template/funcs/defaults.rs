@@ -99,7 +99,7 @@ pub(crate) fn deep_equal_values(
     Ok(match (x, y) {
         (Value::Nil, Value::Nil) => true,
         (Value::Bool(a), Value::Bool(b)) => a == b,
-        (Value::Int(a), Value::Int(b)) => a == b,
+        (Value::Int(a), Value::Int(b)) | (Value::Int64(a), Value::Int64(b)) => a == b,
         (Value::Float(a), Value::Float(b)) => a == b,
         (Value::Str(a), Value::Str(b)) => a.0 == b.0,
         (Value::Time(a), Value::Time(b)) => a == b,

@@ -3,7 +3,6 @@
 //! produces Go's `$2a$` hashes at cost 10.
 
 use base64::Engine;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use sha1::Digest;
 
 use super::{BCRYPT_COST, Ctx, Fail, out_str, sarg};
@@ -11,42 +10,111 @@ use crate::template::value::Value;
 
 type R = Result<Value, Fail>;
 
-/// Go's `base64.StdEncoding`: padded, and lenient about unused trailing bits.
-const STD: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new()
-        .with_decode_allow_trailing_bits(true)
-        .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
-);
+/// Maps an offset in the input without CR/LF back to the input as given (Go counts them).
+fn original_offset(input: &[u8], filtered: usize) -> usize {
+    let mut seen = 0;
+    for (i, &b) in input.iter().enumerate() {
+        if b == b'\r' || b == b'\n' {
+            continue;
+        }
+        if seen == filtered {
+            return i;
+        }
+        seen += 1;
+    }
+    input.len()
+}
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 pub(crate) fn b64enc(_: &mut Ctx, a: Vec<Value>) -> R {
-    out_str(STD.encode(sarg(&a, 0)).into_bytes())
+    out_str(
+        base64::engine::general_purpose::STANDARD
+            .encode(sarg(&a, 0))
+            .into_bytes(),
+    )
 }
 
-/// `b64dec`: the decoded bytes, or Go's error text as the result (that is what Sprig does).
-pub(crate) fn b64dec(_: &mut Ctx, a: Vec<Value>) -> R {
-    // Go's decoder skips CR and LF.
-    let input: Vec<u8> = sarg(&a, 0)
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Go's `base64.StdEncoding.DecodeString` (CR and LF skipped, padding required, unused trailing
+/// bits allowed); the error is the offset Go reports.
+pub(crate) fn base64_decode(s: &[u8]) -> Result<Vec<u8>, usize> {
+    let src: Vec<u8> = s
         .iter()
         .copied()
         .filter(|&b| b != b'\r' && b != b'\n')
         .collect();
-    match STD.decode(&input) {
-        Ok(b) => Ok(Value::bytes(b)),
-        Err(e) => {
-            let at = match e {
-                base64::DecodeError::InvalidByte(i, _)
-                | base64::DecodeError::InvalidLastSymbol(i, _) => i,
-                _ => input.len() / 4 * 4,
-            };
-            Ok(Value::str(format!(
-                "illegal base64 data at input byte {at}"
-            )))
+    let mut out = Vec::with_capacity(src.len() / 4 * 3);
+    let mut si = 0;
+    while si < src.len() {
+        let mut dbuf = [0u8; 4];
+        let mut dlen = 4;
+        let mut j = 0;
+        while j < 4 {
+            if si == src.len() {
+                if j == 0 {
+                    return Ok(out);
+                }
+                return Err(si - j);
+            }
+            let c = src[si];
+            si += 1;
+            if c == b'=' {
+                // Padding: only after 2 or 3 data characters, and nothing may follow it.
+                match j {
+                    0 | 1 => return Err(si - 1),
+                    2 => {
+                        if si == src.len() {
+                            return Err(src.len());
+                        }
+                        if src[si] != b'=' {
+                            return Err(si - 1);
+                        }
+                        si += 1;
+                    }
+                    _ => {}
+                }
+                if si < src.len() {
+                    return Err(si);
+                }
+                dlen = j;
+                break;
+            }
+            match B64.iter().position(|&a| a == c) {
+                Some(v) => dbuf[j] = v as u8,
+                None => return Err(si - 1),
+            }
+            j += 1;
         }
+        let n = (u32::from(dbuf[0]) << 18)
+            | (u32::from(dbuf[1]) << 12)
+            | (u32::from(dbuf[2]) << 6)
+            | u32::from(dbuf[3]);
+        let b = n.to_be_bytes();
+        match dlen {
+            4 => out.extend_from_slice(&b[1..4]),
+            3 => out.extend_from_slice(&b[1..3]),
+            _ => out.push(b[1]),
+        }
+        if dlen < 4 {
+            return Ok(out);
+        }
+    }
+    Ok(out)
+}
+
+/// `b64dec`: the decoded bytes, or Go's error text as the result (that is what Sprig does).
+pub(crate) fn b64dec(_: &mut Ctx, a: Vec<Value>) -> R {
+    let input = sarg(&a, 0);
+    match base64_decode(input) {
+        Ok(b) => Ok(Value::bytes(b)),
+        Err(at) => Ok(Value::str(format!(
+            "illegal base64 data at input byte {}",
+            original_offset(input, at)
+        ))),
     }
 }
 
@@ -77,40 +145,64 @@ pub(crate) fn base32_encode(s: &[u8]) -> String {
     out
 }
 
-/// Decodes padded base32; the error is the offset of the first bad byte.
+/// Go's `base32.StdEncoding.DecodeString` (CR and LF skipped); the error is the offset of the
+/// first bad byte, as Go reports it.
 pub(crate) fn base32_decode(s: &[u8]) -> Result<Vec<u8>, usize> {
-    let s: Vec<u8> = s
+    let src: Vec<u8> = s
         .iter()
         .copied()
         .filter(|&b| b != b'\r' && b != b'\n')
         .collect();
-    if s.len() % 8 != 0 {
-        return Err(s.len() / 8 * 8);
-    }
-    let mut out = Vec::with_capacity(s.len() / 8 * 5);
-    for (ci, chunk) in s.chunks(8).enumerate() {
-        let pad = chunk.iter().rev().take_while(|&&b| b == b'=').count();
-        let data = 8 - pad;
-        let bytes = match data {
+    let olen = src.len();
+    let mut out = Vec::with_capacity(olen / 8 * 5);
+    let mut pos = 0;
+    let mut end = false;
+    while pos < olen && !end {
+        let mut dbuf = [0u8; 8];
+        let mut dlen = 8;
+        let mut j = 0;
+        while j < 8 {
+            if pos == olen {
+                // Input ended inside a quantum without padding.
+                return Err(olen - j);
+            }
+            let c = src[pos];
+            pos += 1;
+            let remaining = olen - pos;
+            if c == b'=' && j >= 2 && remaining < 8 {
+                if remaining + j < 7 {
+                    return Err(olen);
+                }
+                for k in 0..(7 - j) {
+                    if remaining > k && src[pos + k] != b'=' {
+                        return Err(pos + k);
+                    }
+                }
+                dlen = j;
+                end = true;
+                if matches!(dlen, 1 | 3 | 6) {
+                    return Err(pos - 1);
+                }
+                break;
+            }
+            match B32.iter().position(|&a| a == c) {
+                Some(v) => dbuf[j] = v as u8,
+                None => return Err(pos - 1),
+            }
+            j += 1;
+        }
+        let mut n: u64 = 0;
+        for (i, d) in dbuf.iter().enumerate() {
+            n |= u64::from(*d) << (35 - i * 5);
+        }
+        let bytes = match dlen {
             8 => 5,
             7 => 4,
             5 => 3,
             4 => 2,
-            2 => 1,
-            _ => return Err(ci * 8 + data),
+            _ => 1,
         };
-        if pad > 0 && ci + 1 != s.len() / 8 {
-            return Err(ci * 8 + data);
-        }
-        let mut n: u64 = 0;
-        for (i, &b) in chunk[..data].iter().enumerate() {
-            let Some(v) = B32.iter().position(|&c| c == b) else {
-                return Err(ci * 8 + i);
-            };
-            n |= (v as u64) << (35 - i * 5);
-        }
-        let be = n.to_be_bytes();
-        out.extend_from_slice(&be[3..3 + bytes]);
+        out.extend_from_slice(&n.to_be_bytes()[3..3 + bytes]);
     }
     Ok(out)
 }
@@ -120,10 +212,12 @@ pub(crate) fn b32enc(_: &mut Ctx, a: Vec<Value>) -> R {
 }
 
 pub(crate) fn b32dec(_: &mut Ctx, a: Vec<Value>) -> R {
-    match base32_decode(sarg(&a, 0)) {
+    let input = sarg(&a, 0);
+    match base32_decode(input) {
         Ok(b) => Ok(Value::bytes(b)),
         Err(at) => Ok(Value::str(format!(
-            "illegal base32 data at input byte {at}"
+            "illegal base32 data at input byte {}",
+            original_offset(input, at)
         ))),
     }
 }
@@ -200,7 +294,17 @@ mod tests {
             );
         }
         assert_eq!(base32_encode(b"foobar"), "MZXW6YTBOI======");
-        assert!(base32_decode(b"MZXW6===!").is_err());
+        for (input, want) in [
+            ("MZXW6", Err(0)),
+            ("MZXW6===X", Ok(b"foo".to_vec())),
+            ("MZ======", Ok(b"f".to_vec())),
+            ("M=======", Err(1)),
+            ("MZXW6YTBOI======MZXW6YTB", Err(10)),
+            ("MZXW6YT=", Ok(b"foob".to_vec())),
+            ("p@ss", Err(0)),
+        ] {
+            assert_eq!(base32_decode(input.as_bytes()), want, "{input}");
+        }
     }
 
     #[test]
@@ -217,6 +321,19 @@ mod tests {
             Some("illegal base64 data at input byte 3".into())
         );
         assert_eq!(dec(&mut ctx, "YWI="), Some("ab".into()));
+        for (input, want) in [
+            ("Zm9", Err(0)),
+            ("Zm9vYg", Err(4)),
+            ("Zm9v!", Err(4)),
+            ("Zm==", Ok(b"f".to_vec())),
+            ("Zm9vYmFy=", Err(8)),
+            ("Zm==Zm9v", Err(4)),
+            ("Zm9=", Ok(b"fo".to_vec())),
+            ("Zh==", Ok(b"f".to_vec())),
+            ("Z===", Err(1)),
+        ] {
+            assert_eq!(base64_decode(input.as_bytes()), want, "{input}");
+        }
     }
 
     #[test]

@@ -74,7 +74,7 @@ impl Enc {
         match v {
             Value::Nil => self.push(b"null"),
             Value::Bool(b) => self.push(if *b { b"true" } else { b"false" }),
-            Value::Int(i) => self.push(i.to_string().as_bytes()),
+            Value::Int(i) | Value::Int64(i) => self.push(i.to_string().as_bytes()),
             Value::Float(f) => self.push(go_json_float(*f)?.as_bytes()),
             Value::Str(s) => self.string(&s.0),
             Value::Time(t) => {

@@ -25,7 +25,7 @@ pub(crate) fn atoi(_: &mut Ctx, a: Vec<Value>) -> R {
 }
 
 pub(crate) fn int64(_: &mut Ctx, a: Vec<Value>) -> R {
-    Ok(Value::Int(to_int64(arg(&a, 0))))
+    Ok(Value::Int64(to_int64(arg(&a, 0))))
 }
 
 pub(crate) fn int(_: &mut Ctx, a: Vec<Value>) -> R {
@@ -47,28 +47,28 @@ pub(crate) fn to_decimal(_: &mut Ctx, a: Vec<Value>) -> R {
         .ok()
         .filter(|_| !digits.starts_with(['+', '-']))
         .unwrap_or(0);
-    Ok(Value::Int(if neg { -v } else { v }))
+    Ok(Value::Int64(if neg { -v } else { v }))
 }
 
 pub(crate) fn add1(_: &mut Ctx, a: Vec<Value>) -> R {
-    Ok(Value::Int(to_int64(arg(&a, 0)).wrapping_add(1)))
+    Ok(Value::Int64(to_int64(arg(&a, 0)).wrapping_add(1)))
 }
 
 pub(crate) fn add(_: &mut Ctx, a: Vec<Value>) -> R {
-    Ok(Value::Int(
+    Ok(Value::Int64(
         a.iter().fold(0i64, |acc, v| acc.wrapping_add(to_int64(v))),
     ))
 }
 
 pub(crate) fn sub(_: &mut Ctx, a: Vec<Value>) -> R {
-    Ok(Value::Int(
+    Ok(Value::Int64(
         to_int64(arg(&a, 0)).wrapping_sub(to_int64(arg(&a, 1))),
     ))
 }
 
 pub(crate) fn mul(_: &mut Ctx, a: Vec<Value>) -> R {
     let first = to_int64(arg(&a, 0));
-    Ok(Value::Int(
+    Ok(Value::Int64(
         a.iter()
             .skip(1)
             .fold(first, |acc, v| acc.wrapping_mul(to_int64(v))),
@@ -80,7 +80,7 @@ pub(crate) fn div(_: &mut Ctx, a: Vec<Value>) -> R {
     if d == 0 {
         return ferr("runtime error: integer divide by zero");
     }
-    Ok(Value::Int(to_int64(arg(&a, 0)).wrapping_div(d)))
+    Ok(Value::Int64(to_int64(arg(&a, 0)).wrapping_div(d)))
 }
 
 pub(crate) fn modulo(_: &mut Ctx, a: Vec<Value>) -> R {
@@ -88,15 +88,15 @@ pub(crate) fn modulo(_: &mut Ctx, a: Vec<Value>) -> R {
     if d == 0 {
         return ferr("runtime error: integer divide by zero");
     }
-    Ok(Value::Int(to_int64(arg(&a, 0)).wrapping_rem(d)))
+    Ok(Value::Int64(to_int64(arg(&a, 0)).wrapping_rem(d)))
 }
 
 pub(crate) fn max(_: &mut Ctx, a: Vec<Value>) -> R {
-    Ok(Value::Int(a.iter().map(to_int64).max().unwrap_or(0)))
+    Ok(Value::Int64(a.iter().map(to_int64).max().unwrap_or(0)))
 }
 
 pub(crate) fn min(_: &mut Ctx, a: Vec<Value>) -> R {
-    Ok(Value::Int(a.iter().map(to_int64).min().unwrap_or(0)))
+    Ok(Value::Int64(a.iter().map(to_int64).min().unwrap_or(0)))
 }
 
 fn go_max(x: f64, y: f64) -> f64 {

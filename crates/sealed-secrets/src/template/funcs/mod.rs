@@ -560,7 +560,7 @@ pub(crate) fn strslice(v: &Value) -> Result<Vec<Vec<u8>>, Fail> {
 /// a `.0` suffix ignored), bools are 0/1, anything else is 0.
 pub(crate) fn to_int64(v: &Value) -> i64 {
     match v {
-        Value::Int(i) => *i,
+        Value::Int(i) | Value::Int64(i) => *i,
         Value::Float(f) => {
             if f.is_nan() {
                 0
@@ -591,7 +591,7 @@ pub(crate) fn to_int64(v: &Value) -> i64 {
 /// Sprig's `toFloat64` (via spf13/cast).
 pub(crate) fn to_float64(v: &Value) -> f64 {
     match v {
-        Value::Int(i) => *i as f64,
+        Value::Int(i) | Value::Int64(i) => *i as f64,
         Value::Float(f) => *f,
         Value::Bool(b) => f64::from(u8::from(*b)),
         Value::Str(s) => math::parse_go_float(&String::from_utf8_lossy(&s.0)).unwrap_or(0.0),
@@ -620,7 +620,7 @@ pub(crate) fn sarg(args: &[Value], i: usize) -> &[u8] {
 /// The `i`th argument as an int (the evaluator checked it is one).
 pub(crate) fn iarg(args: &[Value], i: usize) -> i64 {
     match arg(args, i) {
-        Value::Int(n) => *n,
+        Value::Int(n) | Value::Int64(n) => *n,
         _ => 0,
     }
 }
