@@ -35,8 +35,7 @@ impl Out {
         if need > self.buf.capacity() {
             let cap = need
                 .max(self.buf.capacity().saturating_mul(2))
-                .max(256)
-                .min(MAX_OUTPUT);
+                .clamp(256, MAX_OUTPUT);
             let mut bigger = Zeroizing::new(Vec::with_capacity(cap));
             bigger.extend_from_slice(&self.buf);
             // The old buffer is zeroized as it is dropped here.
@@ -285,10 +284,8 @@ impl State<'_> {
                 );
             }
         }
-        if !any {
-            if let Some(e) = &b.else_list {
-                self.walk_nested(span, dot, e)?;
-            }
+        if !any && let Some(e) = &b.else_list {
+            self.walk_nested(span, dot, e)?;
         }
         Ok(())
     }
@@ -448,10 +445,10 @@ impl State<'_> {
 
     /// A number literal as an `interface{}`: float64 if written as a float, else int.
     fn ideal_constant(&self, span: Span, n: &Num) -> Result<Value, TemplateError> {
-        if n.float_syntax {
-            if let Some(f) = n.float {
-                return Ok(Value::Float(f));
-            }
+        if n.float_syntax
+            && let Some(f) = n.float
+        {
+            return Ok(Value::Float(f));
         }
         match n.int {
             Some(i) => Ok(Value::Int(i)),
@@ -659,10 +656,10 @@ impl State<'_> {
             }
             other => self.fail(call_span, other),
         })?;
-        if let Value::Str(s) = &result {
-            if s.0.len() > MAX_VALUE_BYTES {
-                return Err(self.fail(call_span, Fail::Limit("value size", MAX_VALUE_BYTES)));
-            }
+        if let Value::Str(s) = &result
+            && s.0.len() > MAX_VALUE_BYTES
+        {
+            return Err(self.fail(call_span, Fail::Limit("value size", MAX_VALUE_BYTES)));
         }
         Ok(result)
     }

@@ -438,12 +438,11 @@ fn write_int(out: &mut Buf, n: i64, spec: &Spec, v: &Value) -> Result<(), Fail> 
         }
         'U' => {
             let mut s = format!("U+{mag:04X}");
-            if spec.sharp {
-                if let Some(c) = u32::try_from(n).ok().and_then(char::from_u32) {
-                    if is_print(c) {
-                        s.push_str(&format!(" '{c}'"));
-                    }
-                }
+            if spec.sharp
+                && let Some(c) = u32::try_from(n).ok().and_then(char::from_u32)
+                && is_print(c)
+            {
+                s.push_str(&format!(" '{c}'"));
             }
             return pad(out, spec, s.as_bytes(), false);
         }
@@ -746,7 +745,7 @@ mod tests {
         for (f, want) in cases {
             assert_eq!(format_float(f, 'g', None), want, "{f}");
         }
-        assert_eq!(format_float(3.14159, 'f', Some(2)), "3.14");
+        assert_eq!(format_float(1.23456, 'f', Some(2)), "1.23");
         assert_eq!(format_float(1234.5678, 'e', Some(6)), "1.234568e+03");
         assert_eq!(format_float(0.00001234, 'g', None), "1.234e-05");
         assert_eq!(format_float(1e21, 'G', None), "1E+21");
@@ -765,13 +764,13 @@ mod tests {
                     Value::Int(1),
                     s("q\n"),
                     s("hi"),
-                    Value::Float(3.14159),
+                    Value::Float(1.23456),
                     Value::Int(2),
                     Value::Int(-3),
                     Value::Int(4)
                 ]
             ),
-            "a 1 \"q\\n\" 6869  3.14|2    |-0003|+4"
+            "a 1 \"q\\n\" 6869  1.23|2    |-0003|+4"
         );
         assert_eq!(
             pf("%d %s", &[s("x"), Value::Int(1)]),

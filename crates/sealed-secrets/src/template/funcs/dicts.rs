@@ -155,13 +155,11 @@ fn merge_into(
         if let (Value::Map(sm), Some(Value::Map(dm))) = (&sv, &dv) {
             merge_into(ctx, dm, sm, overwrite, depth + 1)?;
         }
-        if let Some(d) = &dv {
-            if !is_empty(d)
-                && (matches!(sv, Value::List(_))
-                    || matches!((&sv, d), (Value::Map(_), Value::Map(_))))
-            {
-                continue;
-            }
+        if let Some(d) = &dv
+            && !is_empty(d)
+            && (matches!(sv, Value::List(_)) || matches!((&sv, d), (Value::Map(_), Value::Map(_))))
+        {
+            continue;
         }
         if overwrite || dv.as_ref().is_none_or(is_empty) {
             set_entry(dst, k, sv)?;

@@ -573,10 +573,11 @@ pub(crate) fn to_int64(v: &Value) -> i64 {
             let text = String::from_utf8_lossy(&s.0);
             let mut t: &str = &text;
             // cast's trimZeroDecimal: "12.00" is 12, "12." and "12.5" are not integers.
-            if let Some((int, frac)) = t.split_once('.') {
-                if !frac.is_empty() && frac.bytes().all(|b| b == b'0') {
-                    t = int;
-                }
+            if let Some((int, frac)) = t.split_once('.')
+                && !frac.is_empty()
+                && frac.bytes().all(|b| b == b'0')
+            {
+                t = int;
             }
             super::parse::parse_number(t)
                 .ok()

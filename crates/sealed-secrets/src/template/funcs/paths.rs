@@ -67,10 +67,10 @@ pub(crate) fn base(_: &mut Ctx, a: Vec<Value>) -> R {
     while p.len() > 1 && p.ends_with(b"/") {
         p = &p[..p.len() - 1];
     }
-    if let Some(i) = p.iter().rposition(|&b| b == b'/') {
-        if p.len() > 1 {
-            p = &p[i + 1..];
-        }
+    if let Some(i) = p.iter().rposition(|&b| b == b'/')
+        && p.len() > 1
+    {
+        p = &p[i + 1..];
     }
     if p.is_empty() {
         return Ok(Value::str("/"));
