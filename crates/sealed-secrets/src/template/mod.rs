@@ -69,13 +69,12 @@
 //! `urlJoin`, `snakecase`, `camelcase`, `kebabcase`. Removed exactly as in Sealed Secrets
 //! (`function "..." not defined`): `env`, `expandenv`, `getHostByName`.
 //!
-//! Known differences from Go: integer types are not distinguished (Go rejects an `int64`
-//! result such as `add 1 2` where an `int` parameter is expected, and `duration 90` is `0s` in
-//! Go because the literal is an `int`; both are accepted here); `keys`/`values` are sorted
-//! (Go's order is random); regular expressions treat `\d`, `\w`, `\s`, `\b` as Unicode
-//! classes; `now` prints without Go's monotonic-clock suffix; `fail` does not repeat its message;
+//! Known differences from Go: `keys`/`values` are sorted (Go's order is random); regular
+//! expressions treat `\d`, `\w`, `\s`, `\b` as Unicode classes; `now` prints without Go's
+//! monotonic-clock suffix; `fail` does not repeat its message (it may hold secret data);
 //! `toDate` does not parse day-of-year layouts; methods of values (`(now).Year`) cannot be
-//! called.
+//! called; `index` of a string gives an `int` (Go: `uint8`); more than 64 `else if` branches
+//! hit the nesting limit.
 //!
 //! # Limits
 //!
