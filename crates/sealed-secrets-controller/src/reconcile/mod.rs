@@ -20,30 +20,28 @@ pub mod error;
 pub mod events;
 pub mod secret;
 pub mod status;
+mod watch;
 
 use std::collections::HashMap;
-use std::hash::{Hash as _, Hasher as _};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::{FutureExt as _, Stream, StreamExt as _, TryStreamExt as _, future};
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{Patch, PatchParams, PostParams};
 use kube::core::PartialObjectMeta;
-use kube::runtime::controller::{Action, Config as ApplierConfig};
-use kube::runtime::reflector::{self, ObjectRef};
-use kube::runtime::watcher::{self, Event};
-use kube::runtime::{PredicateConfig, WatchStreamExt as _, applier};
+use kube::runtime::controller::Action;
 use kube::{Api, Client, Resource as _, ResourceExt as _};
 use sealed_secrets::SealedSecret;
 
 use self::error::ReconcileError;
 use self::events::{Events, UNSEALED, UNSEALED_MESSAGE};
-use self::secret::{MANAGED_ANNOTATION, Plan};
+use self::secret::Plan;
 use self::status::{Outcome, SYNCED};
 use crate::config::ReconcileConfig;
 use crate::metrics::{ConditionLabels, Metrics};
 use crate::unsealer::{UnsealFailure, Unsealer};
+
+pub use self::watch::run_scope;
 
 /// First retry delay after a failure.
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
@@ -107,7 +105,7 @@ impl Context {
         }
     }
 
-    fn is_known(&self, meta: &PartialObjectMeta<Secret>) -> bool {
+    pub(crate) fn is_known(&self, meta: &PartialObjectMeta<Secret>) -> bool {
         let key = (meta.namespace().unwrap_or_default(), meta.name_any());
         lock(&self.known)
             .get(&key)
@@ -115,7 +113,7 @@ impl Context {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -298,7 +296,7 @@ async fn write_status(sealed: &SealedSecret, ctx: &Context, outcome: &Outcome) -
     true
 }
 
-fn condition_labels(sealed: &SealedSecret) -> ConditionLabels {
+pub(crate) fn condition_labels(sealed: &SealedSecret) -> ConditionLabels {
     ConditionLabels {
         namespace: sealed.namespace().unwrap_or_default(),
         name: sealed.name_any(),
@@ -311,150 +309,8 @@ fn condition_labels(sealed: &SealedSecret) -> ConditionLabels {
     }
 }
 
-/// What makes a SealedSecret worth reconciling again: its generation (spec), annotations
-/// (scope, key hint) and labels. Status writes change none of these.
-fn change_hash(sealed: &SealedSecret) -> Option<u64> {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    sealed.metadata.generation.hash(&mut hasher);
-    sealed.metadata.annotations.hash(&mut hasher);
-    sealed.metadata.labels.hash(&mut hasher);
-    Some(hasher.finish())
-}
-
-/// The SealedSecret a Secret event should re-reconcile: the Secret's controller if it is a
-/// SealedSecret of the same name, or the same-named SealedSecret if the Secret is `managed`.
-fn owner_of(meta: &PartialObjectMeta<Secret>) -> Option<ObjectRef<SealedSecret>> {
-    let namespace = meta.namespace()?;
-    let name = meta.name_any();
-    let controlled = meta.owner_references().iter().any(|r| {
-        r.controller == Some(true)
-            && r.kind == sealed_secrets::types::KIND
-            && r.api_version == sealed_secrets::types::API_VERSION
-            && r.name == name
-    });
-    let managed = meta
-        .annotations()
-        .get(MANAGED_ANNOTATION)
-        .is_some_and(|v| v == "true");
-    (controlled || managed).then(|| ObjectRef::new(&name).within(&namespace))
-}
-
-/// On a SealedSecret deletion: drop its gauge series; with `--old-gc-behavior`, delete the
-/// same-named Secret.
-fn on_deleted(ctx: &Arc<Context>, sealed: &SealedSecret) {
-    ctx.metrics.condition_info.remove(&condition_labels(sealed));
-    if ctx.config.old_gc_behavior {
-        let ctx = ctx.clone();
-        let namespace = sealed.namespace().unwrap_or_default();
-        let name = sealed.name_any();
-        tokio::spawn(async move {
-            tracing::info!(namespace = %namespace, name = %name, "SealedSecret has gone, deleting Secret");
-            let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
-            match api.delete(&name, &DeleteParams::default()).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(status)) if status.code == 404 => {}
-                Err(error) => tracing::warn!(namespace = %namespace, name = %name, error = %error,
-                    "could not delete the Secret of a deleted SealedSecret"),
-            }
-        });
-    }
-}
-
-/// Runs the reconcile loop of one scope until `shutdown` resolves. `ready` is told once the
-/// SealedSecret cache has synced.
-pub async fn run_scope(
-    ctx: Arc<Context>,
-    scope: WatchScope,
-    concurrency: u16,
-    ready: tokio::sync::oneshot::Sender<()>,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) {
-    let (sealed_api, secret_api): (Api<SealedSecret>, Api<PartialObjectMeta<Secret>>) = match &scope
-    {
-        WatchScope::All => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
-        WatchScope::Namespace(ns) => (
-            Api::namespaced(ctx.client.clone(), ns),
-            Api::namespaced(ctx.client.clone(), ns),
-        ),
-    };
-    tracing::info!(scope = ?scope, "Starting informer");
-    let mut config = watcher::Config::default();
-    if let Some(selector) = &ctx.config.label_selector {
-        config = config.labels(selector);
-    }
-    let (reader, writer) = reflector::store();
-    let deletions = ctx.clone();
-    // Readiness comes from the watch stream itself: a second waiter on the store's
-    // `wait_until_ready` would not be woken (it keeps one waker, which the applier takes).
-    let ready = Mutex::new(Some(ready));
-    let sealed_triggers = watcher::watcher(sealed_api, config)
-        .default_backoff()
-        .reflect(writer)
-        .inspect_ok(move |event| match event {
-            Event::Delete(sealed) => on_deleted(&deletions, sealed),
-            Event::InitDone => {
-                if let Some(ready) = lock(&ready).take() {
-                    let _ = ready.send(());
-                }
-            }
-            _ => {}
-        })
-        .touched_objects()
-        .predicate_filter(change_hash, PredicateConfig::default())
-        .map_ok(|sealed| ObjectRef::from_obj(&sealed));
-    let secret_triggers = secret_triggers(ctx.clone(), secret_api);
-
-    let queue =
-        futures::stream::select(sealed_triggers.boxed(), secret_triggers).take_until(shutdown);
-    let config = ApplierConfig::default().concurrency(concurrency);
-    applier(
-        |sealed, ctx| {
-            tokio::spawn(reconcile(sealed, ctx))
-                .map(|joined| joined.unwrap_or(Err(ReconcileError::Task)))
-        },
-        error_policy,
-        ctx,
-        reader,
-        queue,
-        config,
-    )
-    .for_each(|result| {
-        if let Err(error) = result {
-            tracing::debug!(error = %error, "reconcile loop");
-        }
-        future::ready(())
-    })
-    .await;
-}
-
-type Triggers =
-    std::pin::Pin<Box<dyn Stream<Item = Result<ObjectRef<SealedSecret>, watcher::Error>> + Send>>;
-
-/// Re-reconcile triggers from Secrets (metadata only), unless `--skip-recreate`.
-fn secret_triggers(ctx: Arc<Context>, api: Api<PartialObjectMeta<Secret>>) -> Triggers {
-    if ctx.config.skip_recreate {
-        return futures::stream::pending().boxed();
-    }
-    watcher::watcher(api, watcher::Config::default())
-        .default_backoff()
-        .filter_map(move |event| {
-            let trigger = match event {
-                Ok(Event::Apply(meta) | Event::InitApply(meta)) if !ctx.is_known(&meta) => {
-                    owner_of(&meta).map(Ok)
-                }
-                Ok(Event::Delete(meta)) => owner_of(&meta).map(Ok),
-                Ok(_) => None,
-                Err(e) => Some(Err(e)),
-            };
-            future::ready(trigger)
-        })
-        .boxed()
-}
-
 #[cfg(test)]
 mod tests {
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
-
     use super::*;
 
     #[test]
@@ -464,65 +320,5 @@ mod tests {
         assert_eq!(backoff_delay(5), Duration::from_secs(8));
         assert_eq!(backoff_delay(30), BACKOFF_CAP);
         assert_eq!(backoff_delay(u32::MAX), BACKOFF_CAP);
-    }
-
-    fn meta(owner: Option<(&str, &str)>, managed: Option<&str>) -> PartialObjectMeta<Secret> {
-        PartialObjectMeta {
-            types: None,
-            metadata: ObjectMeta {
-                name: Some("s".into()),
-                namespace: Some("ns".into()),
-                owner_references: owner.map(|(kind, name)| {
-                    vec![OwnerReference {
-                        api_version: "bitnami.com/v1alpha1".into(),
-                        kind: kind.into(),
-                        name: name.into(),
-                        uid: "u".into(),
-                        controller: Some(true),
-                        block_owner_deletion: None,
-                    }]
-                }),
-                annotations: managed
-                    .map(|v| [(MANAGED_ANNOTATION.to_owned(), v.to_owned())].into()),
-                ..Default::default()
-            },
-            _phantom: std::marker::PhantomData,
-        }
-    }
-
-    #[test]
-    fn secrets_map_to_their_sealed_secret_only_when_owned_or_managed() {
-        let expected = Some(ObjectRef::<SealedSecret>::new("s").within("ns"));
-        assert_eq!(owner_of(&meta(Some(("SealedSecret", "s")), None)), expected);
-        assert_eq!(owner_of(&meta(None, Some("true"))), expected);
-        assert_eq!(owner_of(&meta(None, Some("TRUE"))), None);
-        assert_eq!(owner_of(&meta(Some(("Deployment", "s")), None)), None);
-        assert_eq!(owner_of(&meta(Some(("SealedSecret", "other")), None)), None);
-        assert_eq!(owner_of(&meta(None, None)), None);
-    }
-
-    #[test]
-    fn status_only_changes_do_not_trigger() {
-        let mut a = SealedSecret::new("s", Default::default());
-        a.metadata.generation = Some(1);
-        let mut b = a.clone();
-        b.status = Some(Default::default());
-        b.metadata.resource_version = Some("2".into());
-        assert_eq!(change_hash(&a), change_hash(&b));
-        b.metadata.annotations = Some(
-            [(
-                sealed_secrets::scope::CLUSTER_WIDE_ANNOTATION.to_owned(),
-                "true".to_owned(),
-            )]
-            .into(),
-        );
-        assert_ne!(
-            change_hash(&a),
-            change_hash(&b),
-            "a scope annotation change triggers"
-        );
-        let mut c = a.clone();
-        c.metadata.generation = Some(2);
-        assert_ne!(change_hash(&a), change_hash(&c));
     }
 }
