@@ -137,8 +137,14 @@ pub async fn run_scope(
         config,
     )
     .for_each(|result| {
-        if let Err(error) = result {
-            tracing::debug!(error = %error, "reconcile loop");
+        match result {
+            // Watch failures (e.g. a missing permission) are retried with backoff; say so loudly.
+            Err(kube::runtime::controller::Error::QueueError(error)) => {
+                tracing::warn!(error = %error, "watch failed; retrying")
+            }
+            // Reconcile failures were logged by the reconciler.
+            Err(error) => tracing::debug!(error = %error, "reconcile loop"),
+            Ok(_) => {}
         }
         future::ready(())
     })
