@@ -7,6 +7,7 @@
 //! Argo CD's and kstatus' health rules.
 
 mod api;
+mod interop;
 mod keys;
 mod ownership;
 mod reconcile;
