@@ -124,15 +124,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
 
     let mut leadership = Leadership::always();
-    let mut renew_requests = Some(renew_requests);
+    // Shared so that SIGUSR1 keeps working after leadership is lost and regained.
+    let renew_requests = Arc::new(tokio::sync::Mutex::new(renew_requests));
     loop {
         tokio::select! {
             () = leadership.acquired() => {}
             () = shutdown.cancelled() => break,
         }
         let stop = shutdown.child_token();
-        let requests = renew_requests.take().unwrap_or_else(|| mpsc::channel(1).1);
-        let work = leader.run(stop.clone(), requests);
+        let work = leader.run(stop.clone(), renew_requests.clone());
         tokio::pin!(work);
         tokio::select! {
             result = &mut work => {
@@ -176,7 +176,7 @@ impl LeaderWork {
     async fn run(
         &self,
         stop: CancellationToken,
-        renew_requests: mpsc::Receiver<()>,
+        renew_requests: Arc<tokio::sync::Mutex<mpsc::Receiver<()>>>,
     ) -> anyhow::Result<()> {
         if self.maker.needs_initial_key() {
             let reason = if self.maker.registry.is_empty() {

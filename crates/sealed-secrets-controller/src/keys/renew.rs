@@ -112,8 +112,10 @@ impl KeyMaker {
         }
     }
 
-    /// Renews keys forever: on the period (if any) and on every message of `manual`.
-    pub async fn renew_forever(self, mut manual: mpsc::Receiver<()>) {
+    /// Renews keys forever: on the period (if any) and on every message of `manual` (held while
+    /// this runs; the leader's renewal task is aborted when leadership ends, releasing it).
+    pub async fn renew_forever(self, manual: Arc<tokio::sync::Mutex<mpsc::Receiver<()>>>) {
+        let mut manual = manual.lock().await;
         let first = self
             .config
             .renew_period
