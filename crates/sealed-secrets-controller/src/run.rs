@@ -128,25 +128,30 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let renew_requests = Arc::new(tokio::sync::Mutex::new(renew_requests));
     loop {
         tokio::select! {
-            () = leadership.acquired() => {}
+            biased;
             () = shutdown.cancelled() => break,
+            () = leadership.acquired() => {}
         }
         let stop = shutdown.child_token();
         let work = leader.run(stop.clone(), renew_requests.clone());
         tokio::pin!(work);
         tokio::select! {
+            biased;
+            () = shutdown.cancelled() => {
+                stop.cancel();
+                work.await?;
+                break;
+            }
             result = &mut work => {
                 result?;
+                if shutdown.is_cancelled() {
+                    break;
+                }
             }
             () = leadership.lost() => {
                 tracing::warn!("leadership lost; stopping the reconcile loops");
                 stop.cancel();
                 work.await?;
-            }
-            () = shutdown.cancelled() => {
-                stop.cancel();
-                work.await?;
-                break;
             }
         }
     }
@@ -203,7 +208,7 @@ impl LeaderWork {
                 scope.clone(),
                 concurrency,
                 tx,
-                stop.clone().cancelled_owned(),
+                stop.clone(),
             )));
         }
         let synced = self.watches_synced.clone();

@@ -51,6 +51,16 @@ async fn health_cert_routing_and_methods() -> anyhow::Result<()> {
     ] {
         assert!(metrics.contains(name), "{name} missing from:\n{metrics}");
     }
+    // SIGTERM: graceful shutdown, exit 0, well within the grace period.
+    let mut ctl = ctl;
+    let started = std::time::Instant::now();
+    let status = ctl.process.stop()?;
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
     Ok(())
 }
 

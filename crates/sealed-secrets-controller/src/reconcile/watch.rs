@@ -8,7 +8,7 @@
 //!   controller made itself are recognised by resourceVersion).
 //! - A deleted SealedSecret drops its `condition_info` series and, with `--old-gc-behavior`, its Secret.
 //!
-//! [`run_scope`] drives kube's `applier` over these triggers until its shutdown future resolves, so the
+//! [`run_scope`] drives kube's `applier` over these triggers until its shutdown token is cancelled, so the
 //! caller can start and stop it with leadership.
 
 use std::hash::{Hash as _, Hasher as _};
@@ -78,14 +78,18 @@ fn on_deleted(ctx: &Arc<Context>, sealed: &SealedSecret) {
     }
 }
 
-/// Runs the reconcile loop of one scope until `shutdown` resolves. `ready` is told once the
+/// Longest wait for in-flight reconciles after shutdown before the loop is abandoned.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs the reconcile loop of one scope until `shutdown` is cancelled (in-flight reconciles get
+/// [`DRAIN_TIMEOUT`] to finish). `ready` is told once the
 /// SealedSecret cache has synced.
 pub async fn run_scope(
     ctx: Arc<Context>,
     scope: WatchScope,
     concurrency: u16,
     ready: tokio::sync::oneshot::Sender<()>,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    shutdown: tokio_util::sync::CancellationToken,
 ) {
     let (sealed_api, secret_api): (Api<SealedSecret>, Api<PartialObjectMeta<Secret>>) = match &scope
     {
@@ -105,12 +109,15 @@ pub async fn run_scope(
     // Readiness comes from the watch stream itself: a second waiter on the store's
     // `wait_until_ready` would not be woken (it keeps one waker, which the applier takes).
     let ready = Mutex::new(Some(ready));
+    let synced = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let synced_flag = synced.clone();
     let sealed_triggers = watcher::watcher(sealed_api, config)
         .default_backoff()
         .reflect(writer)
         .inspect_ok(move |event| match event {
             Event::Delete(sealed) => on_deleted(&deletions, sealed),
             Event::InitDone => {
+                synced_flag.store(true, std::sync::atomic::Ordering::Release);
                 if let Some(ready) = lock(&ready).take() {
                     let _ = ready.send(());
                 }
@@ -122,10 +129,10 @@ pub async fn run_scope(
         .map_ok(|sealed| ObjectRef::from_obj(&sealed));
     let secret_triggers = secret_triggers(ctx.clone(), secret_api);
 
-    let queue =
-        futures::stream::select(sealed_triggers.boxed(), secret_triggers).take_until(shutdown);
+    let queue = futures::stream::select(sealed_triggers.boxed(), secret_triggers)
+        .take_until(shutdown.clone().cancelled_owned());
     let config = ApplierConfig::default().concurrency(concurrency);
-    applier(
+    let reconciling = applier(
         |sealed, ctx| {
             tokio::spawn(reconcile(sealed, ctx))
                 .map(|joined| joined.unwrap_or(Err(ReconcileError::Task)))
@@ -147,8 +154,18 @@ pub async fn run_scope(
             Ok(_) => {}
         }
         future::ready(())
-    })
-    .await;
+    });
+    // The applier ends once the queue has ended and in-flight work is done; it never starts (and so
+    // never ends) if shutdown came before the cache synced, hence the bound.
+    tokio::select! {
+        () = reconciling => {}
+        () = async {
+            shutdown.cancelled().await;
+            if synced.load(std::sync::atomic::Ordering::Acquire) {
+                tokio::time::sleep(DRAIN_TIMEOUT).await;
+            }
+        } => tracing::warn!("reconcile loop did not drain in time; abandoning it"),
+    }
 }
 
 type Triggers =
