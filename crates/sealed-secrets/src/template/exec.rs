@@ -656,10 +656,13 @@ impl State<'_> {
             }
             other => self.fail(call_span, other),
         })?;
-        if let Value::Str(s) = &result
-            && s.0.len() > MAX_VALUE_BYTES
-        {
-            return Err(self.fail(call_span, Fail::Limit("value size", MAX_VALUE_BYTES)));
+        if let Value::Str(s) = &result {
+            if s.0.len() > MAX_VALUE_BYTES {
+                return Err(self.fail(call_span, Fail::Limit("value size", MAX_VALUE_BYTES)));
+            }
+            self.ctx
+                .account(s.0.len())
+                .map_err(|f| self.fail(call_span, f))?;
         }
         Ok(result)
     }

@@ -79,9 +79,10 @@
 //! # Limits
 //!
 //! A template is untrusted input to the controller. Rendering is bounded: output 1 MiB, any
-//! one string 1 MiB, lists 100 000 elements, 2 000 000 evaluation steps (nodes, calls, loop
-//! iterations; a bcrypt hash costs 100 000), and 64 levels of nesting (parentheses, control
-//! structures, `template` calls, nested values). Exceeding one is
+//! one string 1 MiB, all values produced 64 MiB, lists 100 000 elements, 2 000 000
+//! evaluation steps (nodes, calls, loop iterations; a bcrypt hash costs 100 000), and 64
+//! levels of nesting (parentheses, control structures, `template` calls, nested values).
+//! Exceeding one is
 //! [`TemplateError::LimitExceeded`]; no input panics.
 //!
 //! # Why a new interpreter

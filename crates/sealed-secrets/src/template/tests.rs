@@ -351,6 +351,11 @@ fn limits() {
         "{{ printf \"%99999999d\" 1 | len }}",
         "value size limit exceeded",
     );
+    // Many large strings kept alive at once hit the total size limit.
+    err(
+        "{{ $l := list }}{{ range 200 }}{{ $l = append $l (repeat 1000000 \"a\") }}{{ end }}",
+        "total value size limit exceeded",
+    );
     // A list containing itself many times over prints as a bounded error, not a hang.
     err(
         "{{ $l := list 1 }}{{ range 40 }}{{ $l = list $l $l }}{{ end }}{{ $l }}",

@@ -38,6 +38,9 @@ pub(crate) const MAX_LIST_LEN: usize = 100_000;
 pub(crate) const MAX_STEPS: usize = 2_000_000;
 /// Nesting limit for parsing, template calls and values.
 pub(crate) const MAX_DEPTH: usize = 64;
+/// Total bytes of strings, lists and maps the functions of one render may produce. Values are
+/// shared and rarely freed before the render ends, so this bounds the render's memory.
+pub(crate) const MAX_TOTAL_BYTES: usize = 64 << 20;
 /// Budget cost of one bcrypt hash (cost 10), so a loop cannot burn minutes of CPU.
 pub(crate) const BCRYPT_COST: usize = 100_000;
 
@@ -420,6 +423,7 @@ pub(crate) fn lookup(name: &str) -> Lookup {
 /// Per-render state shared by the evaluator and the functions.
 pub(crate) struct Ctx {
     steps: usize,
+    bytes: usize,
     /// Every map created during the render, kept alive until the end so that reference cycles
     /// (`set $d "self" $d`) and deep chains are taken apart without recursion when the render ends.
     maps: Vec<Rc<MapVal>>,
@@ -433,6 +437,7 @@ impl Ctx {
     pub(crate) fn new() -> Ctx {
         Ctx {
             steps: 0,
+            bytes: 0,
             maps: Vec::new(),
             rng: None,
             seed: None,
@@ -445,6 +450,7 @@ impl Ctx {
     pub(crate) fn fixed(seed: u64, now: jiff::Timestamp) -> Ctx {
         Ctx {
             steps: 0,
+            bytes: 0,
             maps: Vec::new(),
             rng: None,
             seed: Some(seed),
@@ -457,6 +463,15 @@ impl Ctx {
         self.steps = self.steps.saturating_add(n);
         if self.steps > MAX_STEPS {
             return Err(Fail::Limit("evaluation steps", MAX_STEPS));
+        }
+        Ok(())
+    }
+
+    /// Accounts for `n` bytes of produced values.
+    pub(crate) fn account(&mut self, n: usize) -> Result<(), Fail> {
+        self.bytes = self.bytes.saturating_add(n);
+        if self.bytes > MAX_TOTAL_BYTES {
+            return Err(Fail::Limit("total value size", MAX_TOTAL_BYTES));
         }
         Ok(())
     }
@@ -477,6 +492,7 @@ impl Ctx {
             return Err(Fail::Limit("list length", MAX_LIST_LEN));
         }
         self.charge(items.len())?;
+        self.account(items.len().saturating_mul(std::mem::size_of::<Value>()))?;
         let depth = 1 + items
             .iter()
             .map(|v| match v {

@@ -60,7 +60,7 @@ fn find_all(ctx: &mut Ctx, a: Vec<Value>, must: bool) -> R {
     let empty = ctx.str_list(Vec::new())?;
     with_re(ctx, &a, must, empty, |ctx, re| {
         let n = iarg(&a, 2);
-        let limit = if n < 0 { usize::MAX } else { n as usize };
+        let limit = if n < 0 { usize::MAX } else { n as usize }.min(super::MAX_LIST_LEN + 1);
         let found: Vec<Vec<u8>> = re
             .find_iter(sarg(&a, 1))
             .take(limit)
@@ -135,7 +135,7 @@ fn split(ctx: &mut Ctx, a: Vec<Value>, must: bool) -> R {
         if !re.as_str().is_empty() && s.is_empty() {
             return ctx.str_list(vec![Vec::new()]);
         }
-        let limit = if n < 0 { usize::MAX } else { n as usize };
+        let limit = if n < 0 { usize::MAX } else { n as usize }.min(super::MAX_LIST_LEN + 1);
         let mut parts: Vec<Vec<u8>> = Vec::new();
         let (mut beg, mut end) = (0, 0);
         for m in re.find_iter(s).take(limit) {
