@@ -1,0 +1,150 @@
+//! `--cert URL`: http:// (served by a throwaway server on 127.0.0.1), file:// with an absolute
+//! path, and the error for a non-200 answer. These need a live socket or an absolute path, so
+//! they are Rust tests rather than trycmd cases.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::thread;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cmd/fixtures")
+}
+
+/// Serves one HTTP request on 127.0.0.1 with `status` and `body`; returns the base URL and the
+/// request line the server saw.
+fn serve_once(status: &'static str, body: Vec<u8>) -> (String, thread::JoinHandle<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handle = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut request_line = String::new();
+        reader.read_line(&mut request_line).unwrap();
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap() > 2 {
+            line.clear();
+        }
+        let mut stream = stream;
+        write!(
+            stream,
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        stream.write_all(&body).unwrap();
+        request_line
+    });
+    (url, handle)
+}
+
+fn kubeseal(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kubeseal"))
+        .args(args)
+        .env("HOME", "/nonexistent-home")
+        .env_remove("KUBECONFIG")
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("ALL_PROXY")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn http_cert_is_fetched_and_used() {
+    let cert = std::fs::read(fixtures().join("cert.pem")).unwrap();
+    let (url, server) = serve_once("200 OK", cert.clone());
+    let secret = fixtures().join("secret.yaml");
+    let out = kubeseal(&[
+        "--cert",
+        &format!("{url}/v1/cert.pem"),
+        "-f",
+        secret.to_str().unwrap(),
+        "-o",
+        "yaml",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.starts_with("---\napiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\n"),
+        "{stdout}"
+    );
+    assert_eq!(
+        server.join().unwrap().trim_end(),
+        "GET /v1/cert.pem HTTP/1.1"
+    );
+}
+
+#[test]
+fn http_fetch_cert_copies_the_bytes() {
+    let (url, server) = serve_once("200 OK", b"not even a certificate\n".to_vec());
+    let out = kubeseal(&["--fetch-cert", "--cert", &format!("{url}/cert")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"not even a certificate\n");
+    server.join().unwrap();
+}
+
+#[test]
+fn http_error_status_is_reported() {
+    let (url, server) = serve_once("404 Not Found", b"nope".to_vec());
+    let cert_url = format!("{url}/v1/cert.pem");
+    let out = kubeseal(&[
+        "--cert",
+        &cert_url,
+        "-f",
+        fixtures().join("secret.yaml").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        format!("error: cannot fetch \"{cert_url}\": 404 Not Found\n")
+    );
+    assert!(out.stdout.is_empty());
+    server.join().unwrap();
+}
+
+#[test]
+fn file_url_with_absolute_path() {
+    let cert = fixtures().join("cert.pem");
+    let out = kubeseal(&[
+        "--fetch-cert",
+        "--cert",
+        &format!("file://{}", cert.display()),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, std::fs::read(&cert).unwrap());
+}
+
+#[test]
+fn unreachable_url_is_an_error_not_a_hang() {
+    // Bind then drop a listener so the port is closed.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/v1/cert.pem");
+    let out = kubeseal(&["--fetch-cert", "--cert", &url]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with(&format!("error: cannot fetch \"{url}\": ")),
+        "{stderr}"
+    );
+}
