@@ -36,23 +36,22 @@ pub const KIND: &str = "SealedSecret";
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = crate::types::schema::without_defaults)]
 pub struct SealedSecretSpec {
     /// Template defines the structure of the Secret that will be created from this sealed secret.
-    #[serde(default)]
+    #[serde(default)] // not required in the schema, as upstream
     pub template: SecretTemplateSpec,
 
+    // Standard base64 of one hybrid-encrypted JSON Secret (the pre-v0.7 "v1" format). Present,
+    // even as an empty string, selects the legacy unseal path.
     /// Data is deprecated and will be removed eventually. Use collection of EncryptedData instead.
-    ///
-    /// Standard base64 of one hybrid-encrypted JSON Secret (the pre-v0.7 "v1" format). Present,
-    /// even as an empty string, selects the legacy unseal path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<String>")]
+    #[schemars(schema_with = "crate::types::schema::legacy_data")]
     pub data: Option<String>,
 
-    /// Encrypted values: item key to standard base64 of the hybrid ciphertext.
-    ///
-    /// Decoded leniently, as upstream: a non-string value does not fail the whole object; its key
-    /// is recorded in [`SealedSecretSpec::invalid_items`] and reported when unsealing.
+    // Decoded leniently, as upstream: a non-string value does not fail the whole object; its key
+    // is recorded in `invalid_items` and reported when unsealing.
+    /// Encrypted values: item key to the standard base64 of its hybrid ciphertext.
     #[schemars(schema_with = "crate::types::schema::encrypted_data")]
     pub encrypted_data: BTreeMap<String, String>,
 
@@ -197,6 +196,39 @@ impl<'de> Deserialize<'de> for SealedSecretSpec {
 /// Hand-written schema fragments where the derived schema would differ from upstream's CRD.
 pub(crate) mod schema {
     use schemars::{Schema, SchemaGenerator, json_schema};
+
+    pub fn legacy_data(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "Data is deprecated and will be removed eventually. Use collection of EncryptedData instead.",
+            "type": "string",
+            "format": "byte"
+        })
+    }
+
+    /// Removes `default` values, which upstream's CRD does not have (the API server would store
+    /// them into every object).
+    pub fn without_defaults(schema: &mut Schema) {
+        if let Some(object) = schema.as_object_mut() {
+            object.remove("default");
+            for value in object.values_mut() {
+                match value {
+                    serde_json::Value::Object(_) => {
+                        if let Ok(child) = <&mut Schema>::try_from(value) {
+                            without_defaults(child);
+                        }
+                    }
+                    serde_json::Value::Array(items) => {
+                        for item in items.iter_mut() {
+                            if let Ok(child) = <&mut Schema>::try_from(item) {
+                                without_defaults(child);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
 
     pub fn encrypted_data(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
