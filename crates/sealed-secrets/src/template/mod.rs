@@ -105,7 +105,9 @@ mod exec;
 mod fmt;
 mod funcs;
 mod lexer;
+mod literal;
 mod parse;
+mod strconv;
 mod value;
 
 use std::collections::BTreeMap;

@@ -21,6 +21,7 @@ mod defaults;
 mod dicts;
 mod encoding;
 mod json;
+pub(crate) mod layout;
 mod lists;
 mod math;
 mod paths;
@@ -595,7 +596,7 @@ pub(crate) fn to_int64(v: &Value) -> i64 {
             {
                 t = int;
             }
-            super::parse::parse_number(t)
+            super::literal::parse_number(t)
                 .ok()
                 .filter(|n| !n.float_syntax)
                 .and_then(|n| n.int)
