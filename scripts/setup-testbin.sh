@@ -30,6 +30,11 @@ if [ "$need_build" = 1 ]; then
 fi
 export GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0 GOFLAGS=-trimpath
 mkdir -p "$OUT"
+if [ "$need_build" = 1 ] && command -v flock >/dev/null 2>&1; then
+  # One build at a time per cache dir: a second run waits, then finds the binaries present.
+  exec 8>"$OUT/.build.lock"
+  flock 8 || true
+fi
 MINOR=$(cut -d. -f2 <<<"$K8S_VERSION")
 
 step() { # step NAME CMD...: runs CMD, reports the time it took
