@@ -123,6 +123,8 @@ pub struct Config {
     pub log: LogConfig,
     /// Kubernetes client.
     pub client: ClientConfig,
+    /// Leader election; `None` with `--leader-elect=false` (always the leader).
+    pub leader: Option<crate::leader::ElectionConfig>,
     /// Warnings about accepted-but-ignored or deprecated flags, logged once logging is up.
     pub notices: Vec<String>,
 }
@@ -293,6 +295,7 @@ impl Config {
             client: ClientConfig {
                 kubeconfig: flags.kubeconfig.clone(),
             },
+            leader: flags.leader.validate()?,
             notices,
         })
     }

@@ -179,6 +179,10 @@ pub struct Flags {
     #[arg(long, env = "SEALED_SECRETS_WRITE_TIMEOUT", default_value = "2m0s", value_parser = parse_go_duration)]
     pub write_timeout: Duration,
 
+    /// Leader election (several replicas).
+    #[command(flatten)]
+    pub leader: crate::leader::LeaderFlags,
+
     /// Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then the in-cluster service account).
     #[arg(long, env = "SEALED_SECRETS_KUBECONFIG")]
     pub kubeconfig: Option<std::path::PathBuf>,

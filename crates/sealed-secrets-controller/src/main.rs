@@ -7,6 +7,7 @@
 mod config;
 mod flags;
 mod http;
+mod integrity;
 mod keys;
 mod leader;
 mod logging;

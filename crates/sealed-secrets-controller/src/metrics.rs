@@ -4,8 +4,10 @@
 //! `sealed_secrets_controller_{build_info, unseal_requests_total, unseal_errors_total,
 //! condition_info, http_requests_total, http_request_duration_seconds}`. Added:
 //! `unseal_duration_seconds` (latency of the RSA/AES work of one SealedSecret),
-//! `rsa_decrypt_operations_total` (RSA-OAEP decryptions attempted), `key_secret_errors_total`
-//! (malformed key Secrets skipped) and `keys` (sealing keys loaded).
+//! `rsa_decrypt_operations_total` (RSA-OAEP decryptions attempted), `unseal_skipped_total`
+//! (reconciles that found the Secret up to date by its integrity annotation and did no RSA work),
+//! `key_secret_errors_total` (malformed key Secrets skipped), `keys` (sealing keys loaded) and
+//! `leader` (1 while this replica holds the leader Lease).
 
 use std::sync::Arc;
 
@@ -94,6 +96,10 @@ pub struct Metrics {
     pub unseal_duration: Histogram,
     /// `rsa_decrypt_operations_total`.
     pub rsa_decrypt_operations: Counter,
+    /// `unseal_skipped_total`.
+    pub unseal_skipped: Counter,
+    /// `leader`.
+    pub leader: Gauge,
     /// `key_secret_errors_total{reason}`.
     pub key_secret_errors: Family<KeyErrorLabels, Counter>,
     /// `keys`.
@@ -124,6 +130,8 @@ impl Metrics {
             http_duration: Family::new_with_constructor(http_histogram),
             unseal_duration: Histogram::new(exponential_buckets(0.001, 2.0, 14)),
             rsa_decrypt_operations: Counter::default(),
+            unseal_skipped: Counter::default(),
+            leader: Gauge::default(),
             key_secret_errors: Family::default(),
             keys: Gauge::default(),
         };
@@ -161,6 +169,16 @@ impl Metrics {
             "rsa_decrypt_operations",
             "RSA-OAEP decryptions attempted, successful or not",
             metrics.rsa_decrypt_operations.clone(),
+        );
+        registry.register(
+            "unseal_skipped",
+            "Reconciles that found the Secret up to date by its digest and MAC and did no decryption",
+            metrics.unseal_skipped.clone(),
+        );
+        registry.register(
+            "leader",
+            "1 while this replica is the leader (reconciles and renews keys), else 0",
+            metrics.leader.clone(),
         );
         registry.register(
             "key_secret_errors",
@@ -243,6 +261,8 @@ mod tests {
             "sealed_secrets_controller_http_request_duration_seconds_bucket{le=\"0.005\",path=\"/v1/verify\",method=\"post\"} 0",
             "# TYPE sealed_secrets_controller_unseal_duration_seconds histogram",
             "# TYPE sealed_secrets_controller_rsa_decrypt_operations counter",
+            "# TYPE sealed_secrets_controller_unseal_skipped counter",
+            "sealed_secrets_controller_leader 0",
         ] {
             assert!(text.contains(expected), "missing {expected:?} in\n{text}");
         }

@@ -1,10 +1,13 @@
 //! Startup, the leader's work, and shutdown.
 //!
 //! Order: metrics → Kubernetes client → key watches and both HTTP servers (so `/healthz`
-//! answers while keys load; `/readyz` says when the controller is ready) → wait for the key
-//! Secrets to load → as leader: generate a key if needed, start renewal (period, SIGUSR1) and
-//! the reconcile loops. SIGTERM or SIGINT stops the loops and drains the HTTP servers; the
-//! process then exits 0.
+//! answers while keys load; `/readyz` says when the controller is ready) → leader election
+//! (a Lease, unless `--leader-elect=false`) → wait for the key Secrets to load → each time this
+//! replica becomes the leader: generate a key if there is none (checked with a fresh LIST), start
+//! renewal (period, SIGUSR1) and the reconcile loops, which start with a full pass over every
+//! SealedSecret; when leadership is lost they stop at once and every write is fenced. Followers
+//! serve the HTTP API from the key Secrets they watch. SIGTERM or SIGINT stops the loops, gives the
+//! Lease up, and drains the HTTP servers; the process then exits 0.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -24,7 +27,7 @@ use crate::http::{self, ApiState, ratelimit::RateLimiter};
 use crate::keys::KeyRegistry;
 use crate::keys::load::KeyWatch;
 use crate::keys::renew::KeyMaker;
-use crate::leader::Leadership;
+use crate::leader::{self, Leadership};
 use crate::metrics::Metrics;
 use crate::reconcile::events::Events;
 use crate::reconcile::{self, Context, WatchScope};
@@ -61,6 +64,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         options,
     );
     let watches_synced = Arc::new(AtomicBool::new(false));
+    let mut leadership = match &config.leader {
+        Some(election) => Leadership::elect(
+            client.clone(),
+            &namespace,
+            leader::identity(),
+            election.clone(),
+            metrics.clone(),
+        ),
+        None => {
+            metrics.leader.set(1);
+            Leadership::always()
+        }
+    };
 
     // HTTP first: bind errors fail startup; probes answer while keys load.
     let api_listener = http::bind(&config.http.listen_addr).await?;
@@ -70,6 +86,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         unsealer: unsealer.clone(),
         limiter: RateLimiter::new(config.http.rate_limit, config.http.rate_limit_burst),
         watches_synced: watches_synced.clone(),
+        leading: leadership.receiver(),
+        ready_once: AtomicBool::new(false),
         options,
     });
     let timeout = config.http.write_timeout.max(config.http.read_timeout);
@@ -99,7 +117,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tokio::spawn(key_watch.run());
     tokio::select! {
         () = registry.wait_synced() => {}
-        () = shutdown.cancelled() => return drain(api_server, metrics_server).await,
+        () = shutdown.cancelled() => {
+            leadership.release().await;
+            return drain(api_server, metrics_server).await;
+        }
     }
 
     let scopes = watch_scopes(&client, &config, &namespace).await?;
@@ -109,6 +130,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         metrics,
         events,
         config.reconcile.clone(),
+        leadership.receiver(),
     ));
     let maker = KeyMaker {
         client,
@@ -123,7 +145,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         watches_synced,
     };
 
-    let mut leadership = Leadership::always();
     // Shared so that SIGUSR1 keeps working after leadership is lost and regained.
     let renew_requests = Arc::new(tokio::sync::Mutex::new(renew_requests));
     loop {
@@ -155,6 +176,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             }
         }
     }
+    // The loops have stopped: only now may another replica take over.
+    leadership.release().await;
     drain(api_server, metrics_server).await
 }
 
@@ -183,18 +206,10 @@ impl LeaderWork {
         stop: CancellationToken,
         renew_requests: Arc<tokio::sync::Mutex<mpsc::Receiver<()>>>,
     ) -> anyhow::Result<()> {
-        if self.maker.needs_initial_key() {
-            let reason = if self.maker.registry.is_empty() {
-                "no key found"
-            } else {
-                "latest key older than --key-cutoff-time"
-            };
-            tracing::info!(reason, "generating a new key");
-            self.maker
-                .new_key()
-                .await
-                .context("cannot create the initial sealing key")?;
-        }
+        self.maker
+            .ensure_key()
+            .await
+            .context("cannot create the initial sealing key")?;
         let renewal = tokio::spawn(self.maker.clone().renew_forever(renew_requests));
         let concurrency =
             u16::try_from(Unsealer::default_slots().saturating_mul(4)).unwrap_or(u16::MAX);

@@ -1,7 +1,10 @@
 //! The handlers of the main HTTP server (reference §6.1, with design §2's fixes).
 //!
 //! - `GET /healthz`: liveness, always `ok`.
-//! - `GET /readyz`: 200 once keys are loaded and the watches have synced, else 503 saying why.
+//! - `GET /readyz`: 200 once keys are loaded and, on the leader, the reconcile watches have
+//!   synced; a follower only needs the keys (it serves the API, not the reconciles). Once ready,
+//!   a replica stays ready when it becomes the leader, so a failover never leaves the Service
+//!   without endpoints. 503 saying why otherwise.
 //! - `GET /v1/cert.pem`: the latest key's certificate (one PEM block).
 //! - `POST /v1/verify`: a YAML/JSON stream of SealedSecrets (Lists and several documents
 //!   accepted): 200 if every one unseals, 409 if one does not, 400 if the body is not
@@ -38,8 +41,12 @@ pub struct ApiState {
     pub unsealer: Unsealer,
     /// Limits verify and rotate.
     pub limiter: RateLimiter,
-    /// Set once every reconcile watch has synced (or when this replica does not reconcile).
+    /// Set once every reconcile watch has synced (as the leader).
     pub watches_synced: Arc<AtomicBool>,
+    /// True while this replica leads.
+    pub leading: tokio::sync::watch::Receiver<bool>,
+    /// Set the first time `/readyz` answers 200.
+    pub ready_once: AtomicBool,
     /// `--accept-deprecated-v1-data`.
     pub options: UnsealOptions,
 }
@@ -72,12 +79,17 @@ pub async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
             "not ready: no sealing key\n",
         );
     }
-    if !state.watches_synced.load(Ordering::Acquire) {
+    let leading = *state.leading.borrow();
+    if leading
+        && !state.watches_synced.load(Ordering::Acquire)
+        && !state.ready_once.load(Ordering::Acquire)
+    {
         return text(
             StatusCode::SERVICE_UNAVAILABLE,
             "not ready: watches not synced yet\n",
         );
     }
+    state.ready_once.store(true, Ordering::Release);
     text(StatusCode::OK, "ok\n")
 }
 

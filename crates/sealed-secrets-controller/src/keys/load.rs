@@ -92,13 +92,12 @@ pub fn parse_key_secret(secret: &mut Secret, order: KeyOrder) -> Result<KeyEntry
             .map(|t| SystemTime::from(t.0))
             .unwrap_or_else(|| cert.not_before()),
     };
-    Ok(KeyEntry {
-        fingerprint: key.fingerprint(),
+    Ok(KeyEntry::new(
         key,
         cert,
         order_time,
-        secret_name: secret.metadata.name.clone().unwrap_or_default(),
-    })
+        secret.metadata.name.clone().unwrap_or_default(),
+    ))
 }
 
 /// What the key watchers need.

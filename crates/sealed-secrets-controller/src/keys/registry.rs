@@ -4,9 +4,11 @@
 //! Keys are registered under the name of the Secret that holds them, so a key Secret that is
 //! deleted, relabelled or replaced takes effect at once. The *latest* key (greatest ordering time,
 //! see [`crate::config::KeyOrder`]; on a tie the one registered first) seals and serves
-//! `/v1/cert.pem`; every key decrypts. Decryption order is hint-first: the key whose fingerprint
-//! the SealedSecret names (annotation [`sealed_secrets::seal::KEY_HINT_ANNOTATION`]), then the
-//! others newest first; keys shared by several Secrets are tried once.
+//! `/v1/cert.pem`; every key decrypts. Decryption order ([`KeyRegistry::keys_in_try_order`]) puts
+//! preferred keys first, in the order given: the key whose fingerprint the SealedSecret names
+//! (annotation [`sealed_secrets::seal::KEY_HINT_ANNOTATION`]), then the key that opened the
+//! object's first value last time (recorded in the Secret's integrity annotation); then the
+//! others newest first. Keys shared by several Secrets are tried once.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
@@ -14,6 +16,8 @@ use std::time::SystemTime;
 
 use sealed_secrets::keys::{Certificate, Fingerprint, PrivateKey};
 use tokio::sync::watch;
+
+use crate::integrity::MacKey;
 
 /// Where a key Secret was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -37,6 +41,27 @@ pub struct KeyEntry {
     pub order_time: SystemTime,
     /// Name of the Secret holding it.
     pub secret_name: String,
+    /// The HMAC key of the integrity annotation, derived from the private key.
+    pub mac_key: MacKey,
+}
+
+impl KeyEntry {
+    /// An entry for `key`, deriving its fingerprint and MAC key.
+    pub fn new(
+        key: PrivateKey,
+        cert: Certificate,
+        order_time: SystemTime,
+        secret_name: String,
+    ) -> KeyEntry {
+        KeyEntry {
+            fingerprint: key.fingerprint(),
+            mac_key: MacKey::derive(&key),
+            key,
+            cert,
+            order_time,
+            secret_name,
+        }
+    }
 }
 
 impl std::fmt::Debug for KeyEntry {
@@ -163,7 +188,7 @@ impl KeyRegistry {
 
     /// Number of distinct keys.
     pub fn len(&self) -> usize {
-        self.keys_in_try_order(None).len()
+        self.keys_in_try_order(&[]).len()
     }
 
     /// True when no key is loaded.
@@ -181,15 +206,21 @@ impl KeyRegistry {
             .map(|(e, _)| e.clone())
     }
 
-    /// Distinct keys in decryption order: the hinted key first (if held), then newest first.
-    pub fn keys_in_try_order(&self, hint: Option<&str>) -> Vec<Arc<KeyEntry>> {
+    /// Distinct keys in decryption order: the `preferred` fingerprints that are held, in the
+    /// order given, then the others newest first.
+    pub fn keys_in_try_order(&self, preferred: &[&str]) -> Vec<Arc<KeyEntry>> {
         let state = self.read();
         let mut entries: Vec<(Arc<KeyEntry>, u64)> = state.by_secret.values().cloned().collect();
         drop(state);
+        let rank = |e: &KeyEntry| {
+            preferred
+                .iter()
+                .position(|p| e.fingerprint.as_str() == *p)
+                .unwrap_or(usize::MAX)
+        };
         entries.sort_by(|(a, sa), (b, sb)| {
-            let hinted = |e: &KeyEntry| hint.is_some_and(|h| e.fingerprint.as_str() == h);
-            hinted(b)
-                .cmp(&hinted(a))
+            rank(a)
+                .cmp(&rank(b))
                 .then(b.order_time.cmp(&a.order_time))
                 .then(sa.cmp(sb))
         });
@@ -199,6 +230,26 @@ impl KeyRegistry {
             .map(|(e, _)| e)
             .filter(|e| seen.insert(e.fingerprint.clone()))
             .collect()
+    }
+}
+
+impl KeyRegistry {
+    /// The MAC key of the key with `fingerprint`, if held.
+    pub fn mac_key(&self, fingerprint: &str) -> Option<crate::integrity::MacKey> {
+        self.read()
+            .by_secret
+            .values()
+            .find(|(e, _)| e.fingerprint.as_str() == fingerprint)
+            .map(|(e, _)| e.mac_key.clone())
+    }
+
+    /// The key with `fingerprint`, if held.
+    pub fn get(&self, fingerprint: &str) -> Option<Arc<KeyEntry>> {
+        self.read()
+            .by_secret
+            .values()
+            .find(|(e, _)| e.fingerprint.as_str() == fingerprint)
+            .map(|(e, _)| e.clone())
     }
 }
 
@@ -244,13 +295,12 @@ mod tests {
 
     fn entry(i: usize, secret: &str, order_secs: u64) -> KeyEntry {
         let (key, cert) = &keys()[i];
-        KeyEntry {
-            key: key.clone(),
-            cert: cert.clone(),
-            fingerprint: key.fingerprint(),
-            order_time: SystemTime::UNIX_EPOCH + Duration::from_secs(order_secs),
-            secret_name: secret.to_owned(),
-        }
+        KeyEntry::new(
+            key.clone(),
+            cert.clone(),
+            SystemTime::UNIX_EPOCH + Duration::from_secs(order_secs),
+            secret.to_owned(),
+        )
     }
 
     #[test]
@@ -279,13 +329,25 @@ mod tests {
         r.upsert(Source::Legacy, entry(0, "legacy-copy", 50));
         let names =
             |v: Vec<Arc<KeyEntry>>| v.iter().map(|e| e.secret_name.clone()).collect::<Vec<_>>();
-        assert_eq!(names(r.keys_in_try_order(None)), vec!["new", "old"]);
-        let hint = keys()[0].0.fingerprint().to_string();
-        assert_eq!(names(r.keys_in_try_order(Some(&hint)))[0], "old");
+        assert_eq!(names(r.keys_in_try_order(&[])), vec!["new", "old"]);
+        let old = keys()[0].0.fingerprint().to_string();
+        let new = keys()[1].0.fingerprint().to_string();
+        assert_eq!(names(r.keys_in_try_order(&[&old])), vec!["old", "new"]);
         assert_eq!(
-            names(r.keys_in_try_order(Some("SHA256:unknown"))),
+            names(r.keys_in_try_order(&["SHA256:unknown"])),
             vec!["new", "old"]
         );
+        // Hint first, then the key that opened the object last time, then newest first.
+        assert_eq!(
+            names(r.keys_in_try_order(&["SHA256:unknown", &old, &new])),
+            vec!["old", "new"]
+        );
+        assert_eq!(
+            names(r.keys_in_try_order(&[&new, &old])),
+            vec!["new", "old"]
+        );
+        assert!(r.mac_key(&old).is_some());
+        assert!(r.mac_key("SHA256:unknown").is_none());
         assert_eq!(r.len(), 2);
     }
 

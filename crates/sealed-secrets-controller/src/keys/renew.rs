@@ -7,14 +7,22 @@
 //! generation runs on the blocking pool. Old keys are never deleted. The renewal cadence is
 //! fixed: the first renewal comes `period - age(latest key)` after startup, then every
 //! `period`; manual triggers do not move it.
+//!
+//! Only the leader generates keys. Before it generates the first one
+//! ([`KeyMaker::ensure_key`]) it lists the key Secrets from the API server itself (not the watch
+//! cache, which may lag behind a key the previous leader wrote just before it died), so replicas
+//! starting together or a failover never produce a second key.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::PostParams;
+use kube::api::{ListParams, PostParams};
 use kube::{Api, Client};
-use sealed_secrets::keys::{self, Certificate, KeyError, PrivateKey, SEALED_SECRETS_KEY_LABEL};
+use sealed_secrets::keys::{
+    self, Certificate, KeyError, PrivateKey, SEALED_SECRETS_KEY_LABEL,
+    SEALED_SECRETS_KEY_LABEL_ACTIVE,
+};
 use tokio::sync::mpsc;
 
 use super::registry::{KeyEntry, KeyRegistry, Source};
@@ -29,6 +37,15 @@ pub enum KeyGenError {
     /// The blocking task did not complete.
     #[error("key generation task failed")]
     Task,
+    /// The key Secrets could not be listed before generating the first key.
+    #[error("cannot list the key secrets in namespace {namespace}")]
+    List {
+        /// The controller namespace.
+        namespace: String,
+        /// The API error.
+        #[source]
+        source: kube::Error,
+    },
     /// The API server refused the key Secret.
     #[error("cannot write the new key secret in namespace {namespace}")]
     Write {
@@ -89,19 +106,63 @@ impl KeyMaker {
         let name = created.metadata.name.clone().unwrap_or_default();
         tracing::info!(namespace = %self.namespace, name = %name, "New key written");
         tracing::info!(certificate = %cert.to_pem(), "Certificate generated");
-        let entry = KeyEntry {
-            fingerprint: key.fingerprint(),
-            key,
-            cert,
-            // Keys generated here are the newest, whatever --key-order-priority says.
-            order_time: SystemTime::now(),
-            secret_name: name,
-        };
+        // Keys generated here are the newest, whatever --key-order-priority says.
+        let entry = KeyEntry::new(key, cert, SystemTime::now(), name);
         self.registry.upsert(Source::Labeled, entry.clone());
         Ok(Arc::new(entry))
     }
 
-    /// At startup: a key is needed when there is none, or the latest is older than the cutoff.
+    /// As a new leader: generates a key if [`KeyMaker::needs_initial_key`], after checking with
+    /// a fresh LIST from the API server (keys found there are registered). Returns the new key,
+    /// if one was made.
+    pub async fn ensure_key(&self) -> Result<Option<Arc<KeyEntry>>, KeyGenError> {
+        if !self.needs_initial_key() {
+            return Ok(None);
+        }
+        self.load_from_api().await?;
+        if !self.needs_initial_key() {
+            tracing::info!("a key written by another replica was found; not generating one");
+            return Ok(None);
+        }
+        let reason = if self.registry.is_empty() {
+            "no key found"
+        } else {
+            "latest key older than --key-cutoff-time"
+        };
+        tracing::info!(reason, "generating a new key");
+        self.new_key().await.map(Some)
+    }
+
+    /// Lists the labelled key Secrets and reads the legacy one straight from the API server
+    /// (a quorum read), registering every usable key; malformed ones are left to the watch,
+    /// which reports them.
+    async fn load_from_api(&self) -> Result<(), KeyGenError> {
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
+        let list_error = |source| KeyGenError::List {
+            namespace: self.namespace.clone(),
+            source,
+        };
+        let selector = format!("{SEALED_SECRETS_KEY_LABEL}={SEALED_SECRETS_KEY_LABEL_ACTIVE}");
+        let labeled = api
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(list_error)?;
+        let legacy = api.get_opt(&self.config.prefix).await.map_err(list_error)?;
+        let found = labeled
+            .items
+            .into_iter()
+            .map(|s| (Source::Labeled, s))
+            .chain(legacy.map(|s| (Source::Legacy, s)));
+        for (source, mut secret) in found {
+            if let Ok(entry) = super::load::parse_key_secret(&mut secret, self.config.order) {
+                self.registry.upsert(source, entry);
+            }
+            sealed_secrets::unseal::zeroize_data(&mut secret);
+        }
+        Ok(())
+    }
+
+    /// A key is needed when there is none, or the latest is older than the cutoff.
     pub fn needs_initial_key(&self) -> bool {
         match self.registry.latest() {
             None => true,

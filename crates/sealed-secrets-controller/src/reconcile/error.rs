@@ -32,13 +32,19 @@ pub enum ReconcileError {
     /// The unsealing task did not complete (it panicked or was cancelled).
     #[error("unsealing task failed")]
     Task,
+    /// This replica stopped leading during the reconcile; the write was not made (the new
+    /// leader reconciles the object). Never reported on the object.
+    #[error("not the leader any more")]
+    NotLeader,
 }
 
 impl ReconcileError {
     /// The `reason` label of `sealed_secrets_controller_unseal_errors_total`.
     pub fn reason(&self) -> &'static str {
         match self {
-            ReconcileError::Unseal(_) | ReconcileError::Task => "unseal",
+            ReconcileError::Unseal(_) | ReconcileError::Task | ReconcileError::NotLeader => {
+                "unseal"
+            }
             ReconcileError::Update { .. } | ReconcileError::Immutable { .. } => "update",
             ReconcileError::Unmanaged { .. } => "unmanaged",
         }
@@ -64,7 +70,9 @@ impl ReconcileError {
     pub fn condition_reason(&self) -> &'static str {
         match self {
             ReconcileError::Unseal(e) if e.is_undecryptable() => "NoMatchingKey",
-            ReconcileError::Unseal(_) | ReconcileError::Task => "UnsealFailed",
+            ReconcileError::Unseal(_) | ReconcileError::Task | ReconcileError::NotLeader => {
+                "UnsealFailed"
+            }
             ReconcileError::Update { .. } => "UpdateFailed",
             ReconcileError::Immutable { .. } => "SecretImmutable",
             ReconcileError::Unmanaged { .. } => "SecretNotOwned",

@@ -10,8 +10,17 @@
 //!
 //! Failures are retried forever with capped exponential backoff ([`backoff_delay`]); any new
 //! trigger retries at once. A Secret that is not ours, or immutable, is not retried on a timer:
-//! only a change (of the SealedSecret, or the Secret deleted or marked `managed`) can fix it. Each reconcile: unseal on the blocking pool ([`crate::unsealer`]),
-//! plan the write ([`secret`]), write, then the status ([`status`]) and events ([`events`]).
+//! only a change (of the SealedSecret, or the Secret deleted or marked `managed`) can fix it.
+//!
+//! Each reconcile reads the Secret first: when its integrity annotation ([`crate::integrity`])
+//! shows it was written by the controller for the SealedSecret as it is now and nobody changed it
+//! since, the reconcile stops there, with no RSA work, no write and no event (counted in
+//! `sealed_secrets_controller_unseal_skipped_total`). Otherwise: unseal on the blocking pool
+//! ([`crate::unsealer`]), plan the write ([`secret`]), write, then the status ([`status`]) and
+//! events ([`events`]).
+//!
+//! Only the leader writes: every write first checks [`Context::is_leading`], so a replica that
+//! lost its lease stops writing at once, even in the middle of a reconcile.
 //!
 //! [`run_scope`] runs one watch scope (all namespaces, or one namespace) until its shutdown
 //! future resolves, so the caller can stop it when leadership is lost.
@@ -27,6 +36,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
+
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::Action;
@@ -38,6 +48,7 @@ use self::events::{Events, UNSEALED, UNSEALED_MESSAGE};
 use self::secret::Plan;
 use self::status::{Outcome, SYNCED};
 use crate::config::ReconcileConfig;
+use crate::integrity::{self, Integrity, Verdict};
 use crate::metrics::{ConditionLabels, Metrics};
 use crate::unsealer::{UnsealFailure, Unsealer};
 
@@ -73,6 +84,8 @@ pub struct Context {
     failures: Mutex<HashMap<(String, String), u32>>,
     /// resourceVersion of the Secrets as the controller last wrote or confirmed them.
     known: Mutex<HashMap<(String, String), String>>,
+    /// True while this replica leads; every write checks it.
+    leading: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Context {
@@ -83,6 +96,7 @@ impl Context {
         metrics: Metrics,
         events: Events,
         config: ReconcileConfig,
+        leading: tokio::sync::watch::Receiver<bool>,
     ) -> Self {
         Context {
             client,
@@ -92,6 +106,20 @@ impl Context {
             config,
             failures: Mutex::default(),
             known: Mutex::default(),
+            leading,
+        }
+    }
+
+    /// True while this replica is the leader (checked before every write).
+    pub fn is_leading(&self) -> bool {
+        *self.leading.borrow()
+    }
+
+    fn fence(&self) -> Result<(), ReconcileError> {
+        if self.is_leading() {
+            Ok(())
+        } else {
+            Err(ReconcileError::NotLeader)
         }
     }
 
@@ -133,6 +161,10 @@ pub async fn reconcile(
     let name = sealed.name_any();
     tracing::debug!(namespace = %namespace, name = %name, "Updating");
     let result = sync_secret(&sealed, &ctx).await;
+    if matches!(result, Err(ReconcileError::NotLeader)) || !ctx.is_leading() {
+        tracing::debug!(namespace = %namespace, name = %name, "not leading; the new leader reconciles it");
+        return Ok(Action::await_change());
+    }
     let outcome = match &result {
         Ok(_) => Outcome::Synced,
         Err(e) => Outcome::Failed {
@@ -180,7 +212,9 @@ pub fn error_policy(
 ) -> Action {
     if matches!(
         error,
-        ReconcileError::Unmanaged { .. } | ReconcileError::Immutable { .. }
+        ReconcileError::Unmanaged { .. }
+            | ReconcileError::Immutable { .. }
+            | ReconcileError::NotLeader
     ) {
         return Action::await_change();
     }
@@ -191,30 +225,82 @@ pub fn error_policy(
     Action::requeue(backoff_delay(*count))
 }
 
-/// Unseals and writes the Secret. `Ok(true)` if it was created or changed.
+/// A Secret read from the API server, its data zeroized when dropped.
+struct Wiped(Option<Secret>);
+
+impl Drop for Wiped {
+    fn drop(&mut self) {
+        if let Some(secret) = self.0.as_mut() {
+            sealed_secrets::unseal::zeroize_data(secret);
+        }
+    }
+}
+
+/// Brings the Secret up to date. `Ok(true)` if it was created or changed.
+///
+/// Reads the Secret first; if its integrity annotation verifies against the SealedSecret as it is
+/// now, nothing else happens. Otherwise unseals (hint first, then the key that opened it last
+/// time), stamps the integrity annotation and writes.
 async fn sync_secret(sealed: &Arc<SealedSecret>, ctx: &Context) -> Result<bool, ReconcileError> {
     let namespace = sealed.namespace().unwrap_or_default();
     let name = sealed.name_any();
     let uid = sealed.metadata.uid.clone().unwrap_or_default();
-    let unsealed = ctx
+    let registry = ctx.unsealer.registry();
+    // Serializing a typed spec cannot fail in practice; without a digest the Secret is simply
+    // written without the annotation, and checked the slow way next time.
+    let digest = integrity::spec_digest(sealed, &ctx.unsealer.options()).ok();
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+    let existing = Wiped(api.get_opt(&name).await?);
+    let mut previous = None;
+    if let Some(secret) = existing.0.as_ref() {
+        if let Some(digest) = &digest {
+            match integrity::check(secret, digest, |fp| registry.mac_key(fp)) {
+                Verdict::Verified if secret::may_manage(secret, &uid) => {
+                    ctx.remember(secret);
+                    ctx.metrics.unseal_skipped.inc();
+                    return Ok(false);
+                }
+                Verdict::Tampered => tracing::info!(namespace = %namespace, name = %name,
+                    "Secret differs from what the controller wrote (changed by someone else); restoring it"),
+                verdict => {
+                    tracing::debug!(namespace = %namespace, name = %name, verdict = ?verdict,
+                    "Secret needs unsealing")
+                }
+            }
+        }
+        previous = Integrity::of(secret).map(|i| i.key);
+    }
+    let (unsealed, opened_with) = ctx
         .unsealer
-        .unseal(sealed.clone())
+        .unseal(sealed.clone(), previous)
         .await
         .map_err(|e| match e {
             UnsealFailure::Unseal(e) => ReconcileError::Unseal(e),
             UnsealFailure::Task => ReconcileError::Task,
         })?;
-    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
-    let mut existing = api.get_opt(&name).await?;
-    let plan = secret::plan(existing.as_ref(), unsealed.secret(), &uid);
-    let outcome = match plan {
-        Plan::Create => {
-            let mut created = api
-                .create(&PostParams::default(), unsealed.secret())
-                .await?;
-            ctx.remember(&created);
-            sealed_secrets::unseal::zeroize_data(&mut created);
-            if secret::may_manage(unsealed.secret(), &uid) {
+    // The MAC key comes from the key that opened the first value, so the check fails (and the
+    // object is unsealed again, as upstream would) once that key is removed.
+    let mac_key = opened_with
+        .and_then(|fp| registry.get(fp.as_str()))
+        .or_else(|| registry.latest());
+    let stamp = |desired: &mut Secret| {
+        if let (Some(digest), Some(key)) = (&digest, &mac_key) {
+            integrity::stamp(desired, digest, key.fingerprint.as_str(), &key.mac_key);
+        }
+    };
+    let plan = secret::plan(existing.0.as_ref(), unsealed.secret(), &uid, stamp);
+    match plan {
+        Plan::Create(desired) => {
+            let desired = Wiped(Some(*desired));
+            ctx.fence()?;
+            let Some(body) = desired.0.as_ref() else {
+                return Err(ReconcileError::Task);
+            };
+            let created = Wiped(Some(api.create(&PostParams::default(), body).await?));
+            if let Some(created) = created.0.as_ref() {
+                ctx.remember(created);
+            }
+            if secret::may_manage(body, &uid) {
                 Ok(true)
             } else {
                 // Created without an owner reference (skip-set-owner-references) and without
@@ -224,13 +310,18 @@ async fn sync_secret(sealed: &Arc<SealedSecret>, ctx: &Context) -> Result<bool, 
                 })
             }
         }
-        Plan::Update(mut desired) => {
-            let written = api.replace(&name, &PostParams::default(), &desired).await;
-            sealed_secrets::unseal::zeroize_data(&mut desired);
-            match written {
-                Ok(mut secret) => {
-                    ctx.remember(&secret);
-                    sealed_secrets::unseal::zeroize_data(&mut secret);
+        Plan::Update(desired) => {
+            let desired = Wiped(Some(*desired));
+            ctx.fence()?;
+            let Some(body) = desired.0.as_ref() else {
+                return Err(ReconcileError::Task);
+            };
+            match api.replace(&name, &PostParams::default(), body).await {
+                Ok(secret) => {
+                    let secret = Wiped(Some(secret));
+                    if let Some(secret) = secret.0.as_ref() {
+                        ctx.remember(secret);
+                    }
                     Ok(true)
                 }
                 Err(kube::Error::Api(status)) if secret::is_immutable_error(&status.message) => {
@@ -242,7 +333,7 @@ async fn sync_secret(sealed: &Arc<SealedSecret>, ctx: &Context) -> Result<bool, 
             }
         }
         Plan::UpToDate => {
-            if let Some(existing) = &existing {
+            if let Some(existing) = existing.0.as_ref() {
                 ctx.remember(existing);
             }
             Ok(false)
@@ -250,15 +341,14 @@ async fn sync_secret(sealed: &Arc<SealedSecret>, ctx: &Context) -> Result<bool, 
         Plan::Unmanaged => Err(ReconcileError::Unmanaged {
             message: secret::unmanaged_message(&name),
         }),
-    };
-    if let Some(existing) = existing.as_mut() {
-        sealed_secrets::unseal::zeroize_data(existing);
     }
-    outcome
 }
 
 /// Writes the status if it changed; returns whether it needed a write.
 async fn write_status(sealed: &SealedSecret, ctx: &Context, outcome: &Outcome) -> bool {
+    if !ctx.is_leading() {
+        return false;
+    }
     let Some(status) = status::next_status(
         sealed.status.as_ref(),
         sealed.metadata.generation,

@@ -11,7 +11,10 @@
 //! - in both cases `type` follows the template; `immutable`, finalizers and other fields of an
 //!   existing Secret are left alone (immutability only takes effect at creation).
 //!
-//! An update is planned only when something differs (absent and empty maps are equal).
+//! The desired Secret (created or updated) is passed to a `stamp` function before it is compared
+//! with the existing one: the reconciler adds the integrity annotation there
+//! ([`crate::integrity`]), so a Secret whose annotation is missing or stale is rewritten too. An
+//! update is planned only when something differs (absent and empty maps are equal).
 
 use std::collections::BTreeMap;
 
@@ -26,8 +29,8 @@ pub const PATCH_ANNOTATION: &str = "sealedsecrets.bitnami.com/patch";
 /// What to do with the Secret.
 #[derive(Debug, PartialEq)]
 pub enum Plan {
-    /// No Secret exists: create the unsealed one.
-    Create,
+    /// No Secret exists: create this one (the unsealed Secret, stamped).
+    Create(Box<Secret>),
     /// Replace the existing Secret with this one (same resourceVersion).
     Update(Box<Secret>),
     /// The existing Secret already matches.
@@ -80,10 +83,18 @@ pub fn immutable_message(namespace: &str, name: &str) -> String {
     )
 }
 
-/// Plans the write for the SealedSecret with `uid`, whose unsealed Secret is `unsealed`.
-pub fn plan(existing: Option<&Secret>, unsealed: &Secret, uid: &str) -> Plan {
+/// Plans the write for the SealedSecret with `uid`, whose unsealed Secret is `unsealed`; `stamp`
+/// finishes the desired Secret (it adds the integrity annotation).
+pub fn plan(
+    existing: Option<&Secret>,
+    unsealed: &Secret,
+    uid: &str,
+    stamp: impl FnOnce(&mut Secret),
+) -> Plan {
     let Some(existing) = existing else {
-        return Plan::Create;
+        let mut desired = unsealed.clone();
+        stamp(&mut desired);
+        return Plan::Create(Box::new(desired));
     };
     if !may_manage(existing, uid) {
         return Plan::Unmanaged;
@@ -107,6 +118,7 @@ pub fn plan(existing: Option<&Secret>, unsealed: &Secret, uid: &str) -> Plan {
         meta.owner_references = unsealed.metadata.owner_references.clone();
     }
     desired.type_ = Some(secret_type(unsealed).to_owned());
+    stamp(&mut desired);
     if same_state(existing, &desired) {
         sealed_secrets::unseal::zeroize_data(&mut desired);
         Plan::UpToDate
@@ -279,6 +291,7 @@ mod tests {
                 Some(&existing(row.annotations, row.owned)),
                 &unsealed(),
                 UID,
+                |_| {},
             );
             let Plan::Update(desired) = plan else {
                 panic!("{}: expected an update, got {plan:?}", row.name)
@@ -319,19 +332,22 @@ mod tests {
                 false,
             );
             assert_eq!(
-                plan(Some(&e), &unsealed(), UID),
+                plan(Some(&e), &unsealed(), UID, |_| {}),
                 Plan::Unmanaged,
                 "value {value:?}"
             );
         }
         assert_eq!(
-            plan(Some(&existing(&[], false)), &unsealed(), UID),
+            plan(Some(&existing(&[], false)), &unsealed(), UID, |_| {}),
             Plan::Unmanaged
         );
         // Owned by another SealedSecret (a different UID) is not ours either.
         let mut other = existing(&[], false);
         other.metadata.owner_references = Some(vec![owner("other-uid")]);
-        assert_eq!(plan(Some(&other), &unsealed(), UID), Plan::Unmanaged);
+        assert_eq!(
+            plan(Some(&other), &unsealed(), UID, |_| {}),
+            Plan::Unmanaged
+        );
         assert_eq!(
             unmanaged_message("s"),
             "Resource \"s\" already exists and is not managed by SealedSecret"
@@ -340,28 +356,47 @@ mod tests {
 
     #[test]
     fn create_and_up_to_date() {
-        assert_eq!(plan(None, &unsealed(), UID), Plan::Create);
+        assert_eq!(
+            plan(None, &unsealed(), UID, |_| {}),
+            Plan::Create(Box::new(unsealed()))
+        );
         let mut same = unsealed();
         same.type_ = Some("Opaque".into());
         same.metadata.annotations = Some(BTreeMap::new());
         assert_eq!(
-            plan(Some(&same), &unsealed(), UID),
+            plan(Some(&same), &unsealed(), UID, |_| {}),
             Plan::UpToDate,
             "empty map equals absent"
         );
+        // A stamp that differs from the existing Secret's makes an update (e.g. a Secret written
+        // before the integrity annotation existed, or for another spec).
+        let stamp = |s: &mut Secret| {
+            s.metadata
+                .annotations
+                .get_or_insert_with(BTreeMap::new)
+                .insert("stamp".into(), "2".into());
+        };
+        let Plan::Update(desired) = plan(Some(&same), &unsealed(), UID, stamp) else {
+            panic!("update expected")
+        };
+        assert_eq!(desired.metadata.annotations, map(&[("stamp", "2")]));
+        let Plan::Create(created) = plan(None, &unsealed(), UID, stamp) else {
+            panic!("create expected")
+        };
+        assert_eq!(created.metadata.annotations, map(&[("stamp", "2")]));
     }
 
     #[test]
     fn hand_edited_data_is_restored_and_type_follows_template() {
         let mut edited = unsealed();
         edited.data = data(&[("foo", "tampered"), ("shared", "sealed")]);
-        let Plan::Update(desired) = plan(Some(&edited), &unsealed(), UID) else {
+        let Plan::Update(desired) = plan(Some(&edited), &unsealed(), UID, |_| {}) else {
             panic!("update expected")
         };
         assert_eq!(desired.data, unsealed().data);
         let mut typed = unsealed();
         typed.type_ = Some("kubernetes.io/dockerconfigjson".into());
-        let Plan::Update(desired) = plan(Some(&unsealed()), &typed, UID) else {
+        let Plan::Update(desired) = plan(Some(&unsealed()), &typed, UID, |_| {}) else {
             panic!("update expected")
         };
         assert_eq!(

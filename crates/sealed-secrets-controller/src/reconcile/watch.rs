@@ -5,7 +5,9 @@
 //!   writes do not re-trigger it.
 //! - Secrets are watched metadata-only (no Secret data in memory); a Secret controlled by a SealedSecret, or
 //!   marked `managed`, re-queues it when deleted or changed by someone else ([`owner_of`]; changes the
-//!   controller made itself are recognised by resourceVersion).
+//!   controller made itself are recognised by resourceVersion). The initial list of Secrets
+//!   triggers nothing: the initial list of SealedSecrets already queues every object, and each
+//!   reconcile reads its Secret anyway; later relists (after a watch error) do trigger.
 //! - A deleted SealedSecret drops its `condition_info` series and, with `--old-gc-behavior`, its Secret.
 //!
 //! [`run_scope`] drives kube's `applier` over these triggers until its shutdown token is cancelled, so the
@@ -176,10 +178,16 @@ fn secret_triggers(ctx: Arc<Context>, api: Api<PartialObjectMeta<Secret>>) -> Tr
     if ctx.config.skip_recreate {
         return futures::stream::pending().boxed();
     }
+    let mut initial_list = true;
     watcher::watcher(api, watcher::Config::default())
         .default_backoff()
         .filter_map(move |event| {
             let trigger = match event {
+                Ok(Event::InitDone) => {
+                    initial_list = false;
+                    None
+                }
+                Ok(Event::InitApply(_)) if initial_list => None,
                 Ok(Event::Apply(meta) | Event::InitApply(meta)) if !ctx.is_known(&meta) => {
                     owner_of(&meta).map(Ok)
                 }
