@@ -5,7 +5,7 @@ CARGO ?= cargo
 CACHE_DIR ?= $(HOME)/.cache/sealed-secrets-rs
 export SSRS_CACHE_DIR := $(CACHE_DIR)
 
-.PHONY: all build test test-unit test-backends test-e2e bench demo cluster-up cluster-down manifests check-manifests fuzz fmt lint
+.PHONY: all build test test-unit test-backends test-python test-e2e bench demo cluster-up cluster-down manifests check-manifests fuzz fmt lint
 
 all: build
 
@@ -14,14 +14,19 @@ build:
 
 ## ---- tests -------------------------------------------------------------------------------------
 # make test = unit tests (both crypto backends) + CLI tests + end-to-end tests on a real control plane.
-test: check-manifests test-unit test-backends test-e2e
+test: check-manifests test-unit test-backends test-python test-e2e
 
 test-unit:
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace --exclude sealed-secrets-e2e
 
 test-backends:
 	$(CARGO) test -p sealed-secrets --no-default-features --features rust-crypto
 	$(CARGO) test -p sealed-secrets --features rust-crypto
+
+# The independent Python implementation (pyca/cryptography) against the known-answer vectors; the venv is
+# created once in $(CACHE_DIR)/venv. (cargo test also runs the Rust<->Python interop through it.)
+test-python:
+	"$$(scripts/python-test-env.sh)" -m pytest -q -p no:cacheprovider crates/sealed-secrets/tests/python
 
 # End-to-end tests on a private local control plane (etcd + kube-apiserver + kube-controller-manager), always
 # torn down afterwards; SSRS_REQUIRE_CLUSTER=1 makes a missing control plane a failure, never a skip.
@@ -51,6 +56,11 @@ cluster-down:
 # restricted identity, kubeseal through the service proxy, the Secret appears; then everything is torn down.
 demo: testbin
 	CARGO=$(CARGO) scripts/demo.sh
+
+## ---- fuzzing (cargo fuzz on stable via RUSTC_BOOTSTRAP; not part of make test) --------------------
+FUZZ_SECONDS ?= 60
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 fmt:
 	$(CARGO) fmt --all
