@@ -63,7 +63,7 @@ async fn managed_secret_is_taken_over() -> anyhow::Result<()> {
     .await?;
     assert_eq!(data(&s), map(&[("shared", "new")]), "data replaced");
     assert_eq!(
-        s.metadata.annotations.unwrap_or_default().len(),
+        user_annotations(&s).unwrap_or_default().len(),
         0,
         "annotations replaced by the template's (none)"
     );
@@ -101,7 +101,7 @@ async fn managed_and_patch_merges_and_sets_the_owner() -> anyhow::Result<()> {
     assert_eq!(data(&s), map(&[("other", "x"), ("shared", "new")]));
     assert!(s.metadata.owner_references.is_some());
     assert_eq!(
-        s.metadata.annotations,
+        user_annotations(&s),
         Some(map(&[(MANAGED, "true"), (PATCH, "true")]))
     );
     assert_eq!(
@@ -125,7 +125,7 @@ async fn patch_only_merges_without_owner_and_is_not_re_created() -> anyhow::Resu
     .await?;
     assert_eq!(data(&s), map(&[("other", "x"), ("shared", "new")]));
     assert!(s.metadata.owner_references.is_none());
-    assert_eq!(s.metadata.annotations, Some(map(&[(PATCH, "true")])));
+    assert_eq!(user_annotations(&s), Some(map(&[(PATCH, "true")])));
     assert_eq!(
         s.metadata.labels,
         Some(map(&[("extra", "x"), ("tpl", "1")]))
@@ -156,7 +156,7 @@ async fn empty_secret_with_patch_gets_the_sealed_data() -> anyhow::Result<()> {
     assert_eq!(data(&s), map(&[("shared", "new")]));
     assert!(s.metadata.owner_references.is_none());
     assert_eq!(s.metadata.labels, Some(map(&[("tpl", "1")])));
-    assert_eq!(s.metadata.annotations, Some(map(&[(PATCH, "true")])));
+    assert_eq!(user_annotations(&s), Some(map(&[(PATCH, "true")])));
     Ok(())
 }
 

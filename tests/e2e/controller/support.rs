@@ -71,8 +71,32 @@ impl Controller {
     /// Starts the controller with the restricted identity, keys in the test's namespace, watching only that
     /// namespace (plus `extra_args`), and waits until `/readyz` answers 200.
     pub async fn start(ctx: &TestContext, extra_args: &[&str]) -> anyhow::Result<Controller> {
+        Controller::start_with(ctx, extra_args, &[]).await
+    }
+
+    /// [`Controller::start`] with extra environment variables (e.g. `POD_NAME`, the Lease identity).
+    pub async fn start_with(
+        ctx: &TestContext,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Controller> {
+        let mut controller = Controller::spawn(ctx, extra_args, env).await?;
+        controller.wait_ready(START_TIMEOUT).await?;
+        Ok(controller)
+    }
+
+    /// Starts the controller without waiting for it to be ready.
+    ///
+    /// The controller namespace is the test's: the shipped `sealed-secrets-key-admin` Role (key Secrets and
+    /// the leader Lease) is bound there exactly as `rbac.yaml` binds it in `kube-system`.
+    pub async fn spawn(
+        ctx: &TestContext,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Controller> {
         manifests::ensure_crd(ctx.cluster, &ctx.client).await?;
         let identity = ServiceAccountIdentity::controller(ctx).await?;
+        bind_key_admin_role(ctx).await?;
         let listen = proxy::free_backend_addr(ctx.cluster)?;
         let metrics = proxy::free_backend_addr(ctx.cluster)?;
         let mut spec = ProcessSpec::new("controller", controller_binary()?)
@@ -86,8 +110,21 @@ impl Controller {
             .env("POD_NAMESPACE", &ctx.namespace)
             .env("RUST_LOG", "info");
         spec = spec.env("SEALED_SECRETS_LOG_LEVEL", "INFO");
-        let mut process = ManagedProcess::spawn(ctx.cluster, spec)?;
-        let ready = wait_for("controller /readyz", START_TIMEOUT, || async {
+        for (k, v) in env {
+            spec = spec.env(*k, *v);
+        }
+        let process = ManagedProcess::spawn(ctx.cluster, spec)?;
+        Ok(Controller {
+            process,
+            listen,
+            metrics,
+        })
+    }
+
+    /// Waits until `/readyz` answers 200.
+    pub async fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<()> {
+        let listen = self.listen;
+        let ready = wait_for("controller /readyz", timeout, || async {
             match http(listen, "GET", "/readyz", &[], b"").await {
                 Ok(r) if r.status == 200 => Ok(Some(())),
                 Ok(r) => Err(anyhow!("{} {}", r.status, r.body)),
@@ -96,14 +133,18 @@ impl Controller {
         })
         .await;
         if let Err(e) = ready {
-            process.ensure_running()?;
-            return Err(e.context(format!("controller not ready; {}", process.log_tails())));
+            self.process.ensure_running()?;
+            return Err(e.context(format!(
+                "controller not ready; {}",
+                self.process.log_tails()
+            )));
         }
-        Ok(Controller {
-            process,
-            listen,
-            metrics,
-        })
+        Ok(())
+    }
+
+    /// The value of metric `name` (summed over its label sets; 0 if absent).
+    pub async fn metric(&self, name: &str) -> anyhow::Result<f64> {
+        Ok(metric_value(&self.metrics().await?, name))
     }
 
     /// The current certificate (`GET /v1/cert.pem`).
@@ -122,6 +163,50 @@ impl Controller {
     pub async fn metrics(&self) -> anyhow::Result<String> {
         Ok(http(self.metrics, "GET", "/metrics", &[], b"").await?.body)
     }
+}
+
+/// The value of metric `name` in a Prometheus text exposition, summed over its label sets; 0 if absent.
+pub fn metric_value(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let rest = l.strip_prefix(name)?;
+            let value = match rest.chars().next()? {
+                ' ' => rest.trim(),
+                '{' => rest.rsplit_once('}')?.1.trim(),
+                _ => return None,
+            };
+            value.split_whitespace().next()?.parse::<f64>().ok()
+        })
+        .sum()
+}
+
+/// Binds the shipped `sealed-secrets-key-admin` Role (from `controller-manifests/rbac.yaml`) in the test's
+/// namespace, for the controller's ServiceAccount, exactly as the manifests bind it in `kube-system`.
+pub async fn bind_key_admin_role(ctx: &TestContext) -> anyhow::Result<()> {
+    let rbac = manifests::read_manifest("rbac.yaml")?;
+    let mut docs = Vec::new();
+    for doc in rbac.split("\n---\n") {
+        let is_role =
+            doc.contains("kind: Role\n") && doc.contains("name: sealed-secrets-key-admin\n");
+        let is_binding = doc.contains("kind: RoleBinding\n")
+            && doc.contains("kind: Role\n  name: sealed-secrets-key-admin");
+        if is_role || is_binding {
+            // The first `namespace:` is the object's own; the binding's subject keeps kube-system.
+            docs.push(doc.replacen(
+                "namespace: kube-system",
+                &format!("namespace: {}", ctx.namespace),
+                1,
+            ));
+        }
+    }
+    if docs.len() != 2 {
+        bail!(
+            "controller-manifests/rbac.yaml: expected the sealed-secrets-key-admin Role and its RoleBinding"
+        );
+    }
+    ctx.kubectl().apply(&docs.join("\n---\n")).await?;
+    Ok(())
 }
 
 /// An HTTP answer.
@@ -320,6 +405,16 @@ pub async fn assert_no_secret(
 /// The Secret's data as strings.
 pub fn data(secret: &Secret) -> BTreeMap<String, String> {
     sealed_secrets_test_support::wait::secret_string_data(secret)
+}
+
+/// The annotation the controller adds to every Secret it writes (spec digest and MAC).
+pub const INTEGRITY_ANNOTATION: &str = "sealed-secrets-rs.io/integrity";
+
+/// A Secret's annotations without the controller's integrity annotation (`None` if nothing else is left).
+pub fn user_annotations(secret: &Secret) -> Option<BTreeMap<String, String>> {
+    let mut annotations = secret.metadata.annotations.clone()?;
+    annotations.remove(INTEGRITY_ANNOTATION);
+    (!annotations.is_empty()).then_some(annotations)
 }
 
 /// `[(k, v)]` as a map.
