@@ -8,12 +8,13 @@ use anyhow::{Context, Result, anyhow};
 use k8s_openapi::api::core::v1::Secret;
 use sealed_secrets::keys::PublicKey;
 use sealed_secrets::manifest::{self, Position};
+use sealed_secrets::seal::SealError;
 use sealed_secrets::{Scope, SealedSecret};
 
 use crate::input::{Expected, TTY_MANIFEST_NOTE, manifest_error};
 use crate::mode::Run;
 use crate::output;
-use crate::report::message_with_hint;
+use crate::report::{hinted, message_with_hint};
 
 /// Upstream's message for a Secret without data.
 const EMPTY_DATA: &str = "secret.data is empty in input Secret, assuming this is an error and aborting. \
@@ -36,10 +37,11 @@ pub fn read_secrets(run: &Run) -> Result<Vec<(Position, Secret)>> {
 /// `document 2 (line 7), Secret "ns/name"` for messages.
 pub fn describe(position: &Position, secret: &Secret) -> String {
     let name = secret.metadata.name.as_deref().unwrap_or("");
-    match secret.metadata.namespace.as_deref() {
-        Some(ns) if !ns.is_empty() => format!("{position}, Secret \"{ns}/{name}\""),
-        _ if name.is_empty() => format!("{position}, Secret (no name)"),
-        _ => format!("{position}, Secret \"{name}\""),
+    let namespace = secret.metadata.namespace.as_deref().unwrap_or("");
+    match (namespace.is_empty(), name.is_empty()) {
+        (_, true) => format!("{position}, Secret without a name"),
+        (false, false) => format!("{position}, Secret \"{namespace}/{name}\""),
+        (true, false) => format!("{position}, Secret \"{name}\""),
     }
 }
 
@@ -114,8 +116,50 @@ fn strip_server_fields(secret: &mut Secret) {
 
 /// Seals one prepared Secret.
 pub fn seal_one(secret: &Secret, key: &PublicKey) -> Result<SealedSecret> {
-    let sealed = sealed_secrets::seal::seal(&mut rand::rngs::OsRng, secret, key)?;
-    Ok(sealed)
+    sealed_secrets::seal::seal(&mut rand::rngs::OsRng, secret, key).map_err(|err| match err {
+        SealError::MissingName => hinted(
+            err,
+            "set metadata.name in the Secret (or --name, for a single Secret)",
+        ),
+        other => other.into(),
+    })
+}
+
+/// Below this many Secrets per thread, sealing stays on one thread.
+const SECRETS_PER_THREAD: usize = 16;
+
+/// Seals prepared Secrets in input order, spread over the available cores (one RSA-OAEP
+/// encryption per value dominates the cost). The first failure in input order is returned,
+/// naming its document.
+fn seal_all(secrets: &[(Position, Secret)], key: &PublicKey) -> Result<Vec<SealedSecret>> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = cores.min(secrets.len().div_ceil(SECRETS_PER_THREAD)).max(1);
+    let seal_chunk = |chunk: &[(Position, Secret)]| -> Result<Vec<SealedSecret>> {
+        chunk
+            .iter()
+            .map(|(position, secret)| {
+                seal_one(secret, key).with_context(|| describe(position, secret))
+            })
+            .collect()
+    };
+    if threads == 1 {
+        return seal_chunk(secrets);
+    }
+    let chunk_len = secrets.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = secrets
+            .chunks(chunk_len)
+            .map(|chunk| scope.spawn(move || seal_chunk(chunk)))
+            .collect();
+        let mut all = Vec::with_capacity(secrets.len());
+        for handle in handles {
+            let sealed = handle
+                .join()
+                .map_err(|_| anyhow!("a sealing thread panicked"))??;
+            all.extend(sealed);
+        }
+        Ok(all)
+    })
 }
 
 /// The default mode.
@@ -131,14 +175,18 @@ pub fn run(run: &Run) -> Result<()> {
         ));
     }
     let key = run.cert.public_key()?;
-    let mut objects = Vec::with_capacity(secrets.len());
     for (position, secret) in &mut secrets {
         let what = describe(position, secret);
         prepare(run, secret, run.name.as_deref(), run.scope).with_context(|| what.clone())?;
-        let sealed = seal_one(secret, &key).with_context(|| describe(position, secret))?;
-        sealed_secrets::unseal::zeroize_data(secret);
-        objects.push(output::sealed_secret_value(&sealed)?);
     }
+    let sealed = seal_all(&secrets, &key);
+    for (_, secret) in &mut secrets {
+        sealed_secrets::unseal::zeroize_data(secret);
+    }
+    let objects = sealed?
+        .iter()
+        .map(output::sealed_secret_value)
+        .collect::<Result<Vec<_>>>()?;
     let rendered = output::render(&objects, run.format)?;
     output::write(&run.output, rendered.as_bytes())
 }

@@ -85,8 +85,8 @@ pub(crate) fn quoted_name(
 ) -> String {
     let name = meta.name.as_deref().unwrap_or("");
     match meta.namespace.as_deref() {
-        Some(ns) if !ns.is_empty() => format!("\"{ns}/{name}\""),
         _ if name.is_empty() => "(no name)".to_owned(),
+        Some(ns) if !ns.is_empty() => format!("\"{ns}/{name}\""),
         _ => format!("\"{name}\""),
     }
 }
@@ -220,9 +220,9 @@ fn early_name(kind: &str, map: &Map<String, Value>) -> String {
     };
     let (ns, name) = (get("namespace"), get("name"));
     match (ns.is_empty(), name.is_empty()) {
-        (_, true) if ns.is_empty() => format!("{kind} (no name)"),
-        (false, _) => format!("{kind} \"{ns}/{name}\""),
-        (true, _) => format!("{kind} \"{name}\""),
+        (_, true) => format!("{kind} (no name)"),
+        (false, false) => format!("{kind} \"{ns}/{name}\""),
+        (true, false) => format!("{kind} \"{name}\""),
     }
 }
 

@@ -43,6 +43,7 @@ pub(crate) fn documents(bytes: &[u8]) -> Result<Vec<RawDocument>, ManifestError>
         offset: e.valid_up_to(),
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let lines = LineIndex::new(text);
     let mut docs = Vec::new();
     let mut number = 0;
     let mut offset = 0;
@@ -55,11 +56,11 @@ pub(crate) fn documents(bytes: &[u8]) -> Result<Vec<RawDocument>, ManifestError>
             break;
         }
         if !(rest.starts_with('{') || rest.starts_with('[')) {
-            yaml_documents(text, offset, &mut number, &mut docs)?;
+            yaml_documents(text, &lines, offset, &mut number, &mut docs)?;
             break;
         }
         number += 1;
-        let (line, column) = line_column(text, offset);
+        let (line, column) = lines.line_column(offset);
         let position = Position {
             document: number,
             item: None,
@@ -94,12 +95,30 @@ fn push(docs: &mut Vec<RawDocument>, position: Position, value: Value) {
     }
 }
 
-/// 1-based line and column of byte `offset` in `text`.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-    (line, column)
+/// Byte offsets of the line breaks of a text, to turn offsets into lines in O(log n).
+struct LineIndex(Vec<usize>);
+
+impl LineIndex {
+    fn new(text: &str) -> LineIndex {
+        LineIndex(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i)
+                .collect(),
+        )
+    }
+
+    /// 1-based line and column of byte `offset`.
+    fn line_column(&self, offset: usize) -> (usize, usize) {
+        let before = self.0.partition_point(|&nl| nl < offset);
+        let line_start = if before == 0 {
+            0
+        } else {
+            self.0[before - 1] + 1
+        };
+        (before + 1, offset - line_start + 1)
+    }
 }
 
 /// serde_json's message with its position rewritten relative to the whole input.
@@ -165,6 +184,7 @@ fn is_directives(chunk: &str) -> bool {
 /// block or flow scalar, so it cannot be content.
 fn yaml_documents(
     text: &str,
+    lines: &LineIndex,
     start: usize,
     number: &mut usize,
     docs: &mut Vec<RawDocument>,
@@ -201,7 +221,7 @@ fn yaml_documents(
             continue;
         }
         *number += 1;
-        let first_line = line_column(text, begin).0;
+        let first_line = lines.line_column(begin).0;
         let content_line = chunk
             .lines()
             .position(|l| {
