@@ -355,6 +355,18 @@ async fn write_status(sealed: &SealedSecret, ctx: &Context, outcome: &Outcome) -
         outcome,
         status::now(),
     ) else {
+        // Unchanged (e.g. after a restart): the gauge still reports the current condition.
+        let synced = sealed
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|c| c.iter().find(|c| c.type_ == SYNCED));
+        if let Some(synced) = synced {
+            ctx.metrics
+                .condition_info
+                .get_or_create(&condition_labels(sealed))
+                .set(status::condition_value(&synced.status));
+        }
         return false;
     };
     let namespace = sealed.namespace().unwrap_or_default();
