@@ -54,6 +54,9 @@ struct Args {
     /// Directory for the controller's logs.
     #[arg(long, default_value = "target/bench")]
     log_dir: PathBuf,
+    /// State directory of the control plane (`$SSRS_CLUSTER_DIR`): its `pids/` are measured for CPU time.
+    #[arg(long)]
+    cluster_dir: Option<PathBuf>,
     /// Extra controller flags (repeat).
     #[arg(long = "controller-arg")]
     controller_args: Vec<String>,
@@ -184,7 +187,10 @@ async fn main() -> anyhow::Result<()> {
     );
 
     std::fs::create_dir_all(&args.log_dir)?;
+    let ticks = clock_ticks();
     for run in ["cold", "restart"] {
+        let plane_before = control_plane_cpu(args.cluster_dir.as_deref(), ticks);
+        let machine_before = machine_busy_cpu(ticks);
         let mut ctl = start_controller(&args, run)?;
         let t = Instant::now();
         let done = loop {
@@ -214,13 +220,20 @@ async fn main() -> anyhow::Result<()> {
         let skipped = metric(&text, "sealed_secrets_controller_unseal_skipped_total");
         let requests = metric(&text, "sealed_secrets_controller_unseal_requests_total");
         let hwm = peak_rss_kib(ctl.child.id());
+        let controller_cpu = cpu_seconds(ctl.child.id(), ticks);
+        let plane_cpu = control_plane_cpu(args.cluster_dir.as_deref(), ticks) - plane_before;
+        let machine_cpu = machine_busy_cpu(ticks) - machine_before;
         stop(&mut ctl.child)?;
         println!(
             "run={run} synced_s={:.2} rsa_ops={rsa} rsa_ops_per_value={:.3} reconciles={requests} \
-             skipped={skipped} peak_rss_mib={:.1}",
+             skipped={skipped} peak_rss_mib={:.1} controller_cpu_s={controller_cpu:.2} \
+             control_plane_cpu_s={plane_cpu:.2} other_cpu_s={:.2} \
+             controller_alone_s={:.2}",
             done.as_secs_f64(),
             rsa / values,
-            hwm as f64 / 1024.0
+            hwm as f64 / 1024.0,
+            (machine_cpu - controller_cpu - plane_cpu).max(0.0),
+            controller_cpu / cores as f64,
         );
     }
     // Every SealedSecret really is Synced.
@@ -325,6 +338,65 @@ fn peak_rss_kib(pid: u32) -> u64 {
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`, 100 on Linux).
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// User + system CPU time of a process so far (fields 14 and 15 of `/proc/PID/stat`).
+fn cpu_seconds(pid: u32, ticks: f64) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let rest = &stat[stat.rfind(')')? + 1..];
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let user: f64 = fields.get(11)?.parse().ok()?;
+            let system: f64 = fields.get(12)?.parse().ok()?;
+            Some((user + system) / ticks)
+        })
+        .unwrap_or(0.0)
+}
+
+/// Busy CPU time of the whole machine (all processes: user, nice, system, irq, softirq, steal).
+fn machine_busy_cpu(ticks: f64) -> f64 {
+    std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().next()?;
+            let fields: Vec<f64> = line
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|f| f.parse().ok())
+                .collect();
+            // user nice system idle iowait irq softirq steal
+            let busy = [0, 1, 2, 5, 6, 7]
+                .iter()
+                .filter_map(|&i| fields.get(i))
+                .sum::<f64>();
+            Some(busy / ticks)
+        })
+        .unwrap_or(0.0)
+}
+
+/// CPU time of the control plane's processes (the PIDs recorded in `<dir>/pids/*.pid`).
+fn control_plane_cpu(dir: Option<&std::path::Path>, ticks: f64) -> f64 {
+    let Some(entries) = dir.and_then(|d| std::fs::read_dir(d.join("pids")).ok()) else {
+        return 0.0;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u32>().ok())
+        .map(|pid| cpu_seconds(pid, ticks))
+        .sum()
 }
 
 fn cpu_model() -> String {

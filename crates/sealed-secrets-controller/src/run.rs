@@ -33,6 +33,9 @@ use crate::reconcile::events::Events;
 use crate::reconcile::{self, Context, WatchScope};
 use crate::unsealer::Unsealer;
 
+/// Reconciles in flight per CPU (the RSA work itself is bounded by the unseal pool).
+const RECONCILES_PER_CPU: usize = 4;
+
 const SERVICE_ACCOUNT_NAMESPACE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
 /// Runs the controller until SIGTERM/SIGINT.
@@ -211,8 +214,11 @@ impl LeaderWork {
             .await
             .context("cannot create the initial sealing key")?;
         let renewal = tokio::spawn(self.maker.clone().renew_forever(renew_requests));
+        // Reconciles in flight: enough that API round trips (read, write, status, event) overlap
+        // the RSA work of others and the unseal pool (one slot per CPU) never idles.
         let concurrency =
-            u16::try_from(Unsealer::default_slots().saturating_mul(4)).unwrap_or(u16::MAX);
+            u16::try_from(Unsealer::default_slots().saturating_mul(RECONCILES_PER_CPU))
+                .unwrap_or(u16::MAX);
         let mut loops = Vec::new();
         let mut ready = Vec::new();
         for scope in &self.scopes {
