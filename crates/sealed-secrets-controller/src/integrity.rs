@@ -65,24 +65,16 @@ impl MacKey {
     /// HKDF-SHA256 (RFC 5869): salt [`HKDF_SALT`], input keying material the PKCS#1
     /// `RSAPrivateKey` DER of `key`, info [`HKDF_INFO`], 32 bytes of output used as an
     /// HMAC-SHA256 key. The output stays inside aws-lc; the DER copy is zeroized on drop.
-    pub fn derive(key: &PrivateKey) -> MacKey {
+    /// `None` only if HKDF refuses the output length, which 32 bytes (far below HKDF-SHA256's
+    /// limit of 255 * 32) never is; without a MAC key, Secrets are written without the annotation
+    /// and always unsealed, never trusted.
+    pub fn derive(key: &PrivateKey) -> Option<MacKey> {
         let der = key.to_pkcs1_der();
         let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, HKDF_SALT).extract(&der);
         let info = [HKDF_INFO];
-        match prk.expand(&info, hmac::HMAC_SHA256) {
-            Ok(okm) => MacKey(hmac::Key::from(okm)),
-            // 32 bytes is far below HKDF-SHA256's limit of 255 * 32 bytes, so expand cannot fail;
-            // should it ever, a key derived from a random value makes every check fail safely
-            // (the Secret is then rewritten), it never makes one pass.
-            Err(_) => MacKey(random_key()),
-        }
+        let okm = prk.expand(&info, hmac::HMAC_SHA256).ok()?;
+        Some(MacKey(hmac::Key::from(okm)))
     }
-}
-
-fn random_key() -> hmac::Key {
-    let rng = aws_lc_rs::rand::SystemRandom::new();
-    hmac::Key::generate(hmac::HMAC_SHA256, &rng)
-        .unwrap_or_else(|_| hmac::Key::new(hmac::HMAC_SHA256, &[0x5a; 32]))
 }
 
 /// SHA-256 over what decides the unsealed Secret, see [`spec_digest`].
@@ -339,7 +331,7 @@ mod tests {
         KEYS.get_or_init(|| {
             let make = || {
                 let key = PrivateKey::generate(2048).expect("generate");
-                let mac = MacKey::derive(&key);
+                let mac = MacKey::derive(&key).expect("32-byte HKDF output");
                 (key, mac)
             };
             [make(), make()]
@@ -600,7 +592,7 @@ mod tests {
     fn mac_keys_differ_per_private_key_and_are_stable() {
         let d = digest(&sealed());
         let s = written(&d);
-        let again = MacKey::derive(&keys()[0].0);
+        let again = MacKey::derive(&keys()[0].0).expect("32-byte HKDF output");
         assert_eq!(
             secret_mac(&again, &d, &s).as_ref(),
             secret_mac(&keys()[0].1, &d, &s).as_ref()

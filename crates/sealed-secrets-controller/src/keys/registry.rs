@@ -41,8 +41,9 @@ pub struct KeyEntry {
     pub order_time: SystemTime,
     /// Name of the Secret holding it.
     pub secret_name: String,
-    /// The HMAC key of the integrity annotation, derived from the private key.
-    pub mac_key: MacKey,
+    /// The HMAC key of the integrity annotation, derived from the private key (see
+    /// [`MacKey::derive`] for when it is absent).
+    pub mac_key: Option<MacKey>,
 }
 
 impl KeyEntry {
@@ -240,7 +241,7 @@ impl KeyRegistry {
             .by_secret
             .values()
             .find(|(e, _)| e.fingerprint.as_str() == fingerprint)
-            .map(|(e, _)| e.mac_key.clone())
+            .and_then(|(e, _)| e.mac_key.clone())
     }
 
     /// The key with `fingerprint`, if held.

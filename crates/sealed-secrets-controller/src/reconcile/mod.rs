@@ -284,8 +284,10 @@ async fn sync_secret(sealed: &Arc<SealedSecret>, ctx: &Context) -> Result<bool, 
         .and_then(|fp| registry.get(fp.as_str()))
         .or_else(|| registry.latest());
     let stamp = |desired: &mut Secret| {
-        if let (Some(digest), Some(key)) = (&digest, &mac_key) {
-            integrity::stamp(desired, digest, key.fingerprint.as_str(), &key.mac_key);
+        if let (Some(digest), Some(key)) = (&digest, &mac_key)
+            && let Some(mac) = &key.mac_key
+        {
+            integrity::stamp(desired, digest, key.fingerprint.as_str(), mac);
         }
     };
     let plan = secret::plan(existing.0.as_ref(), unsealed.secret(), &uid, stamp);
