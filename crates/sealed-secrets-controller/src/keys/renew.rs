@@ -11,7 +11,9 @@
 //! Only the leader generates keys. Before it generates the first one
 //! ([`KeyMaker::ensure_key`]) it lists the key Secrets from the API server itself (not the watch
 //! cache, which may lag behind a key the previous leader wrote just before it died), so replicas
-//! starting together or a failover never produce a second key.
+//! starting together or a failover never produce a second key. A scheduled renewal checks the
+//! same way whether a key made by the previous leader since the schedule was set makes it
+//! unnecessary.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -182,6 +184,13 @@ impl KeyMaker {
             .renew_period
             .map(|period| first_renewal(period, self.latest_age()));
         let mut next = first.map(|delay| tokio::time::Instant::now() + delay);
+        // Keys this loop generated (the latest key at the start counts as known too).
+        let mut made_here: std::collections::BTreeSet<sealed_secrets::keys::Fingerprint> = self
+            .registry
+            .latest()
+            .map(|latest| latest.fingerprint.clone())
+            .into_iter()
+            .collect();
         loop {
             let timer = async {
                 match next {
@@ -191,16 +200,39 @@ impl KeyMaker {
             };
             tokio::select! {
                 () = timer => {
-                    if let (Some(at), Some(period)) = (next, self.config.renew_period) {
-                        next = Some(at + period);
+                    let Some(period) = self.config.renew_period else {
+                        continue;
+                    };
+                    // A new leader's cache may lag behind a key its predecessor just made:
+                    // check with the API server before renewing on schedule.
+                    if let Err(error) = self.load_from_api().await {
+                        tracing::warn!(error = %crate::keys::load::error_chain(&error),
+                            "cannot list key secrets before renewing; renewing anyway");
                     }
-                    self.renew("scheduled").await;
+                    // A key made elsewhere (by the previous leader) since the schedule was set
+                    // moves it; this loop's own renewals, manual ones included, do not.
+                    let age = self.latest_age();
+                    let foreign = self
+                        .registry
+                        .latest()
+                        .is_some_and(|latest| !made_here.contains(&latest.fingerprint));
+                    if foreign && age + RENEWAL_SLACK < period {
+                        tracing::info!("the latest key is recent (made by the previous leader); renewal rescheduled");
+                        next = Some(tokio::time::Instant::now() + first_renewal(period, age));
+                        continue;
+                    }
+                    next = next.map(|at| at + period);
+                    if let Some(entry) = self.renew("scheduled").await {
+                        made_here.insert(entry.fingerprint.clone());
+                    }
                 }
                 message = manual.recv() => {
                     if message.is_none() {
                         return;
                     }
-                    self.renew("requested").await;
+                    if let Some(entry) = self.renew("requested").await {
+                        made_here.insert(entry.fingerprint.clone());
+                    }
                 }
             }
         }
@@ -213,19 +245,27 @@ impl KeyMaker {
             .unwrap_or_default()
     }
 
-    async fn renew(&self, why: &str) {
+    async fn renew(&self, why: &str) -> Option<Arc<KeyEntry>> {
         match self.new_key().await {
             Ok(entry) => {
-                tracing::info!(fingerprint = %entry.fingerprint, trigger = why, "key renewed")
+                tracing::info!(fingerprint = %entry.fingerprint, trigger = why, "key renewed");
+                Some(entry)
             }
-            Err(error) => tracing::error!(
-                error = %crate::keys::load::error_chain(&error),
-                trigger = why,
-                "Failed to generate new key"
-            ),
+            Err(error) => {
+                tracing::error!(
+                    error = %crate::keys::load::error_chain(&error),
+                    trigger = why,
+                    "Failed to generate new key"
+                );
+                None
+            }
         }
     }
 }
+
+/// A scheduled renewal goes ahead when the latest key is at most this much younger than the
+/// period (timers are not exact).
+const RENEWAL_SLACK: Duration = Duration::from_secs(1);
 
 /// Delay until the first renewal: what is left of the period for the latest key (at least 0).
 pub fn first_renewal(period: Duration, latest_age: Duration) -> Duration {
