@@ -40,4 +40,4 @@ target/release/examples/bench_scale \
   --controller target/release/sealed-secrets-controller \
   --objects "${BENCH_OBJECTS:-1000}" --values "${BENCH_VALUES:-3}" \
   --keys "${BENCH_KEYS:-12}" --key-size "${BENCH_KEY_SIZE:-4096}" \
-  --log-dir "$OUT" | tee "$OUT/controller-scale.txt"
+  --log-dir "$OUT" --cluster-dir "$dir" | tee "$OUT/controller-scale.txt"
