@@ -229,3 +229,55 @@ async fn three_replicas_started_at_once_on_an_empty_namespace_create_exactly_one
     assert_eq!(key_count(&ctx).await?, 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn scheduled_renewal_survives_a_failover_without_a_double_key() -> anyhow::Result<()> {
+    const PERIOD: Duration = Duration::from_secs(5);
+    let Some(ctx) = TestContext::new("ctl-ha-renew").await? else {
+        return Ok(());
+    };
+    let args = [
+        FAST_LEASE[0],
+        FAST_LEASE[1],
+        FAST_LEASE[2],
+        "--key-renew-period=5s",
+    ];
+    let mut a = Controller::spawn(&ctx, &args, &[("POD_NAME", "replica-a")]).await?;
+    a.wait_ready(START_TIMEOUT).await?;
+    let mut b = Controller::spawn(&ctx, &args, &[("POD_NAME", "replica-b")]).await?;
+    b.wait_ready(START_TIMEOUT).await?;
+    let leader = one_leader(&[&a, &b]).await?;
+    let (old, new) = if leader == 0 { (a, b) } else { (b, a) };
+    // The first scheduled renewal, then kill the leader right after it.
+    wait_for("the first renewal", PERIOD * 3, || async {
+        Ok((key_count(&ctx).await? == 2).then_some(()))
+    })
+    .await?;
+    let renewed = Instant::now();
+    std::process::Command::new("kill")
+        .args(["-KILL", &old.process.pid().to_string()])
+        .status()
+        .context("sending SIGKILL")?;
+    wait_for("the follower to take over", LEASE * 3, || async {
+        Ok(is_leader(&new).await.then_some(()))
+    })
+    .await?;
+    // The new leader keeps the schedule: no key right after the takeover ...
+    let quiet_until = renewed + PERIOD - Duration::from_millis(1500);
+    if let Some(left) = quiet_until.checked_duration_since(Instant::now()) {
+        tokio::time::sleep(left).await;
+    }
+    assert_eq!(
+        key_count(&ctx).await?,
+        2,
+        "no renewal before the period is up"
+    );
+    // ... and renews once when the period is up.
+    wait_for("the next renewal", PERIOD * 3, || async {
+        Ok((key_count(&ctx).await? >= 3).then_some(()))
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(key_count(&ctx).await?, 3, "exactly one renewal per period");
+    Ok(())
+}

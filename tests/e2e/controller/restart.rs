@@ -84,6 +84,7 @@ async fn a_restart_over_200_up_to_date_sealed_secrets_does_no_rsa_work() -> anyh
         }
     })
     .await?;
+    let events_before = events(&ctx.client, &ns, "s000").await?;
     let first_ops = ctl.metric(RSA_OPS).await?;
     assert_eq!(
         first_ops,
@@ -101,6 +102,11 @@ async fn a_restart_over_200_up_to_date_sealed_secrets_does_no_rsa_work() -> anyh
     // ... with no RSA decryption and no write.
     assert_eq!(ctl.metric(RSA_OPS).await?, 0.0);
     assert_eq!(written_versions(&ctx).await?, versions);
+    assert_eq!(
+        events(&ctx.client, &ns, "s000").await?,
+        events_before,
+        "no event on restart"
+    );
     let synced_count = ctx
         .api::<SealedSecret>()
         .list(&ListParams::default())

@@ -105,7 +105,13 @@ impl Controller {
             .arg(format!("--listen-metrics-addr={metrics}"))
             .arg("--all-namespaces=false")
             .arg("--key-size=2048")
-            .arg("--key-renew-period=0")
+            .args(
+                // No scheduled renewal unless the test asks for one.
+                (!extra_args
+                    .iter()
+                    .any(|a| a.starts_with("--key-renew-period")))
+                .then_some("--key-renew-period=0"),
+            )
             .args(extra_args.iter().copied())
             .env("POD_NAMESPACE", &ctx.namespace)
             .env("RUST_LOG", "info");
