@@ -140,6 +140,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         namespace,
         config: config.keys.clone(),
         registry,
+        leading: leadership.receiver(),
     };
     let leader = LeaderWork {
         ctx,

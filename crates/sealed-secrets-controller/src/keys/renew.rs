@@ -48,6 +48,9 @@ pub enum KeyGenError {
         #[source]
         source: kube::Error,
     },
+    /// Leadership was lost before the key was written; nothing was written.
+    #[error("not the leader any more; the key was not written")]
+    NotLeader,
     /// The API server refused the key Secret.
     #[error("cannot write the new key secret in namespace {namespace}")]
     Write {
@@ -70,6 +73,9 @@ pub struct KeyMaker {
     pub config: KeyConfig,
     /// Where new keys are registered.
     pub registry: Arc<KeyRegistry>,
+    /// True while this replica leads: a key is written only then (key generation takes
+    /// seconds, leadership may be lost meanwhile).
+    pub leading: tokio::sync::watch::Receiver<bool>,
 }
 
 impl KeyMaker {
@@ -96,6 +102,10 @@ impl KeyMaker {
         }
         if !self.config.secret_annotations.is_empty() {
             secret.metadata.annotations = Some(self.config.secret_annotations.clone());
+        }
+        if !*self.leading.borrow() {
+            sealed_secrets::unseal::zeroize_data(&mut secret);
+            return Err(KeyGenError::NotLeader);
         }
         let api: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
         let created = api.create(&PostParams::default(), &secret).await;
@@ -132,7 +142,12 @@ impl KeyMaker {
             "latest key older than --key-cutoff-time"
         };
         tracing::info!(reason, "generating a new key");
-        self.new_key().await.map(Some)
+        match self.new_key().await {
+            Ok(entry) => Ok(Some(entry)),
+            // The new leader makes the key.
+            Err(KeyGenError::NotLeader) => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
     /// Lists the labelled key Secrets and reads the legacy one straight from the API server
