@@ -177,7 +177,7 @@ impl Leadership {
         }
     }
 
-    /// Runs the Lease election in the background (see [`lease::run`]).
+    /// Runs the Lease election in the background (see [`lease::Election::run`]).
     pub fn elect(
         client: Client,
         namespace: &str,
