@@ -73,6 +73,7 @@ lint:
 # Library throughput per crypto backend and whole-process kubeseal timings; writes target/bench/*.txt.
 bench:
 	CARGO=$(CARGO) scripts/bench.sh
+	CARGO=$(CARGO) scripts/bench-controller.sh
 
 ## ---- generated manifests ---------------------------------------------------------------------
 # controller-manifests/crd.yaml is generated from the Rust type (crates/sealed-secrets/src/types.rs).
