@@ -30,6 +30,10 @@ seed() {
         esac
         { printf "$sel"; sed '1,/^$/d' "$f" | tr -d ' \n' | base64 -d 2>/dev/null; } > "$dir/seed-$(basename "$f" .txt)" || true
       done ;;
+    manifest)
+      for f in examples/*.yaml examples/*.json crates/kubeseal/tests/cmd/*.in/* crates/kubeseal/tests/cmd/*.yaml; do
+        [ -f "$f" ] && cp "$f" "$dir/seed-$(echo "$f" | tr / _)"
+      done 2>/dev/null || true ;;
     key_pem)
       for f in "$VECTORS"/keys/*.pem "$VECTORS"/certs/*.pem; do
         cp "$f" "$dir/seed-$(basename "$f")"
