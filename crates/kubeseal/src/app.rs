@@ -7,8 +7,7 @@ use clap::CommandFactory;
 
 use crate::flags::Flags;
 use crate::mode::{Mode, Run};
-use crate::report::message_with_hint;
-use crate::{merge, output, raw, recovery, seal};
+use crate::{merge, output, raw, recovery, remote, seal};
 
 /// The version printed by `--version`: `KUBESEAL_VERSION` at build time, else the crate's.
 pub const VERSION: &str = match option_env!("KUBESEAL_VERSION") {
@@ -37,14 +36,8 @@ pub fn run(flags: Flags) -> Result<()> {
             write_stdout(&out)
         }
         Mode::RecoveryUnseal { keys } => recovery::run(&run, keys),
-        Mode::Validate => Err(cluster_only(
-            "cannot validate sealed secret",
-            "validate offline with --recovery-unseal and a backup of the controller's keys",
-        )),
-        Mode::ReEncrypt => Err(cluster_only(
-            "cannot re-encrypt secret",
-            "re-seal the original Secret with --cert and the controller's current certificate",
-        )),
+        Mode::Validate => remote::validate(&run),
+        Mode::ReEncrypt => remote::re_encrypt(&run),
         Mode::FetchCert => {
             let pem = run.cert.fetch()?;
             output::write(&run.output, &pem)
@@ -53,16 +46,6 @@ pub fn run(flags: Flags) -> Result<()> {
         Mode::Raw { from_file } => raw::run(&run, from_file.as_deref()),
         Mode::Seal => seal::run(&run),
     }
-}
-
-/// The error for modes that need the controller, until cluster access lands.
-fn cluster_only(what: &str, hint: &str) -> anyhow::Error {
-    message_with_hint(
-        format!(
-            "{what}: this mode needs the controller in the cluster, which this kubeseal cannot reach yet"
-        ),
-        hint,
-    )
 }
 
 fn write_stdout(bytes: &[u8]) -> Result<()> {

@@ -1,9 +1,8 @@
 //! Where the sealing certificate comes from, and the checks it must pass (reference §8.3, §8.4).
 //!
 //! A [`CertSource`] is a local file, a URL (`http://`, `https://`, `file://`), or the
-//! controller in the cluster. The cluster source is designed in but not implemented yet: it
-//! fails with a message that points at `--cert`. The certificate is fetched and parsed once per
-//! run, however many Secrets are sealed.
+//! controller in the cluster (through the API server's service proxy, [`crate::cluster`]). The
+//! certificate is fetched and parsed once per run, however many Secrets are sealed.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,6 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use sealed_secrets::keys::{Certificate, PublicKey};
 
+use crate::cluster::Controller;
+use crate::flags::ConnectionFlags;
 use crate::report::{HintExt, message_with_hint};
 
 /// Where to get the certificate.
@@ -22,27 +23,23 @@ pub enum CertSource {
     /// A URL (`--cert https://...`, `http://`, `file://`).
     Url(String),
     /// The controller's `/v1/cert.pem`, through the API server's service proxy.
-    Controller {
-        /// `--controller-namespace`.
-        namespace: String,
-        /// `--controller-name`.
-        name: String,
-    },
+    Controller(Box<Controller>),
 }
-
-/// How to find the cluster certificate of a controller, for hints.
-const KUBECTL_CERT_HINT: &str = "pass the controller's certificate with --cert FILE|URL (or SEALED_SECRETS_CERT); \
-     whoever runs the controller can export it with `kubectl get secret -n kube-system \
-     -l sealedsecrets.bitnami.com/sealed-secrets-key=active -o jsonpath='{.items[-1:].data.tls\\.crt}' | base64 -d`";
 
 impl CertSource {
     /// The source for a `--cert` value (empty: the controller).
-    pub fn from_flag(cert: &str, controller_namespace: &str, controller_name: &str) -> CertSource {
+    pub fn from_flag(
+        cert: &str,
+        controller_namespace: &str,
+        controller_name: &str,
+        connection: &ConnectionFlags,
+    ) -> CertSource {
         if cert.is_empty() {
-            return CertSource::Controller {
+            return CertSource::Controller(Box::new(Controller {
                 namespace: controller_namespace.to_owned(),
                 name: controller_name.to_owned(),
-            };
+                connection: connection.clone(),
+            }));
         }
         match url_scheme(cert) {
             // No scheme, or a one-letter "scheme" (a Windows drive): a path.
@@ -59,13 +56,7 @@ impl CertSource {
                 std::fs::read(path).with_context(|| format!("open {}", path.display()))
             }
             CertSource::Url(url) => fetch_url(url),
-            CertSource::Controller { namespace, name } => Err(message_with_hint(
-                format!(
-                    "cannot fetch certificate: reading it from the controller (service {namespace}/{name}) \
-                     needs cluster access, which this kubeseal does not support yet"
-                ),
-                KUBECTL_CERT_HINT,
-            )),
+            CertSource::Controller(controller) => controller.connect()?.cert(),
         }
     }
 
@@ -201,28 +192,30 @@ mod tests {
 
     #[test]
     fn sources() {
+        let none = ConnectionFlags::default();
         assert_eq!(
-            CertSource::from_flag("cert.pem", "ns", "n"),
+            CertSource::from_flag("cert.pem", "ns", "n", &none),
             CertSource::File("cert.pem".into())
         );
         assert_eq!(
-            CertSource::from_flag("C:\\certs\\c.pem", "ns", "n"),
+            CertSource::from_flag("C:\\certs\\c.pem", "ns", "n", &none),
             CertSource::File("C:\\certs\\c.pem".into())
         );
         assert_eq!(
-            CertSource::from_flag("./a:b", "ns", "n"),
+            CertSource::from_flag("./a:b", "ns", "n", &none),
             CertSource::File("./a:b".into())
         );
         assert_eq!(
-            CertSource::from_flag("https://example.invalid/v1/cert.pem", "ns", "n"),
+            CertSource::from_flag("https://example.invalid/v1/cert.pem", "ns", "n", &none),
             CertSource::Url("https://example.invalid/v1/cert.pem".into())
         );
         assert_eq!(
-            CertSource::from_flag("", "kube-system", "sealed-secrets-controller"),
-            CertSource::Controller {
+            CertSource::from_flag("", "kube-system", "sealed-secrets-controller", &none),
+            CertSource::Controller(Box::new(Controller {
                 namespace: "kube-system".into(),
-                name: "sealed-secrets-controller".into()
-            }
+                name: "sealed-secrets-controller".into(),
+                connection: ConnectionFlags::default(),
+            }))
         );
     }
 

@@ -192,9 +192,9 @@ pub struct Flags {
     pub format_explicit: bool,
 }
 
-/// kubectl-style connection flags (client-go's override flags). Parsed and kept for the
-/// cluster modes; the offline modes read only `--namespace`, `--context` and `--kubeconfig`.
-#[derive(Debug, Args)]
+/// kubectl-style connection flags (client-go's override flags), used by the cluster modes
+/// ([`crate::cluster`]); the offline modes read only `--namespace`, `--context` and `--kubeconfig`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 #[command(next_help_heading = "Cluster connection (kubectl flags)")]
 pub struct ConnectionFlags {
     /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)

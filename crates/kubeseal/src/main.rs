@@ -2,12 +2,14 @@
 //! store in Git, a drop-in for Bitnami's kubeseal v0.36 (flags, environment, output, errors).
 //!
 //! Modules: [`flags`] (the raw command line) -> [`mode`] (a validated run) -> [`app`] (dispatch)
-//! -> one of [`seal`], [`merge`], [`raw`], [`recovery`]; [`cert`] gets the certificate,
+//! -> one of [`seal`], [`merge`], [`raw`], [`recovery`]; [`cert`] gets the certificate
+//! ([`cluster`] talks to the controller in the cluster modes),
 //! [`namespace`] the default namespace, [`input`]/[`output`] read and write, [`report`] prints
 //! errors and hints.
 
 mod app;
 mod cert;
+mod cluster;
 mod flags;
 mod input;
 mod merge;
@@ -16,6 +18,7 @@ mod namespace;
 mod output;
 mod raw;
 mod recovery;
+mod remote;
 mod report;
 mod seal;
 

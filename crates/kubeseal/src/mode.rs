@@ -11,6 +11,7 @@ use anyhow::{Result, bail};
 use sealed_secrets::Scope;
 
 use crate::cert::CertSource;
+use crate::cluster::Controller;
 use crate::flags::Flags;
 use crate::input::Source;
 use crate::namespace::NamespaceResolver;
@@ -66,6 +67,8 @@ pub struct Run {
     pub format_explicit: bool,
     /// Where the certificate comes from.
     pub cert: CertSource,
+    /// The controller, for the cluster modes.
+    pub controller: Controller,
     /// Default namespace resolution.
     pub namespace: NamespaceResolver,
     /// `--scope`, if given.
@@ -135,10 +138,16 @@ impl Run {
             output,
             format,
             format_explicit: flags.format_explicit,
+            controller: Controller {
+                namespace: flags.controller_namespace.clone(),
+                name: flags.controller_name.clone(),
+                connection: flags.connection.clone(),
+            },
             cert: CertSource::from_flag(
                 &flags.cert,
                 &flags.controller_namespace,
                 &flags.controller_name,
+                &flags.connection,
             ),
             namespace: NamespaceResolver::new(
                 flags.connection.namespace.as_deref(),

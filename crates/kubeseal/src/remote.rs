@@ -1,0 +1,64 @@
+//! The modes that ask the controller: `--validate` (reference §8.10) and `--re-encrypt` (§8.11).
+//!
+//! Both read every SealedSecret of the input stream first (YAML or JSON, several documents), so
+//! a malformed document fails before any request. `--validate` stops at the first SealedSecret
+//! the controller cannot decrypt; `--re-encrypt` writes all results at once (in place with `-f`
+//! and no `-w`), so a failure leaves the input file as it was.
+
+use anyhow::{Context, Result};
+use sealed_secrets::SealedSecret;
+use sealed_secrets::manifest;
+
+use crate::input::{Expected, TTY_MANIFEST_NOTE, manifest_error};
+use crate::mode::Run;
+use crate::output;
+use crate::report::message_with_hint;
+
+/// The SealedSecrets of the input, in order.
+fn read_sealed(run: &Run, what: &str) -> Result<Vec<SealedSecret>> {
+    let bytes = run.input.read(TTY_MANIFEST_NOTE)?;
+    let sealed = manifest::parse_sealed_secrets(&bytes)
+        .map_err(|e| manifest_error(e, Expected::SealedSecrets))
+        .with_context(|| format!("{what}: cannot read the input"))?;
+    if sealed.is_empty() {
+        return Err(message_with_hint(
+            format!("{what}: no sealed secrets found in the input"),
+            "pass SealedSecret manifests with -f FILE or on stdin",
+        ));
+    }
+    Ok(sealed.into_iter().map(|(_, s)| s).collect())
+}
+
+fn body(sealed: &SealedSecret) -> Result<Vec<u8>> {
+    serde_json::to_vec(&output::sealed_secret_value(sealed)?)
+        .context("cannot serialize the request")
+}
+
+/// `--validate`: every input SealedSecret must be decryptable by the controller.
+pub fn validate(run: &Run) -> Result<()> {
+    let sealed = read_sealed(run, "unable to decrypt sealed secret")?;
+    let mut session = run.controller.connect()?;
+    for s in &sealed {
+        let name = s.metadata.name.clone().unwrap_or_default();
+        session.verify(body(s)?, &name)?;
+    }
+    Ok(())
+}
+
+/// `--re-encrypt`: the controller re-seals each input SealedSecret with its latest key.
+pub fn re_encrypt(run: &Run) -> Result<()> {
+    let sealed = read_sealed(run, "cannot re-encrypt secret")?;
+    let mut session = run.controller.connect()?;
+    let mut objects = Vec::with_capacity(sealed.len());
+    for s in &sealed {
+        let text = session.rotate(body(s)?)?;
+        let mut rotated: SealedSecret = serde_json::from_str(&text)
+            .context("cannot re-encrypt secret: the controller's answer is not a SealedSecret")?;
+        rotated.metadata.creation_timestamp = None;
+        rotated.metadata.deletion_timestamp = None;
+        rotated.metadata.generation = None;
+        objects.push(output::sealed_secret_value(&rotated)?);
+    }
+    let rendered = output::render(&objects, run.format)?;
+    output::write(&run.output, rendered.as_bytes())
+}
