@@ -4,4 +4,5 @@
 //! [`sealed_secrets_test_support::TestContext`].
 
 mod controller;
+mod kubeseal;
 mod smoke;
