@@ -245,6 +245,11 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     last.to_string()
 }
 
+/// The first line of a message (multi-line parser errors quote their input).
+fn first_line(message: &str) -> &str {
+    message.lines().next().unwrap_or("")
+}
+
 /// The client configuration, kubectl-style.
 async fn client_config(flags: &ConnectionFlags) -> Result<Config> {
     let options = KubeConfigOptions {
@@ -255,11 +260,12 @@ async fn client_config(flags: &ConnectionFlags) -> Result<Config> {
     let server = flags.server.clone().filter(|s| !s.is_empty());
     let mut config = if !flags.kubeconfig.is_empty() {
         let path = Path::new(&flags.kubeconfig);
+        // First line only: parser messages quote the file, which may hold credentials.
         let kubeconfig = Kubeconfig::read_from(path).map_err(|e| {
             anyhow!(
                 "cannot read kubeconfig {}: {}",
                 path.display(),
-                root_cause(&e)
+                first_line(&e.to_string())
             )
         })?;
         Config::from_custom_kubeconfig(kubeconfig, &options)
@@ -361,12 +367,19 @@ async fn client_config(flags: &ConnectionFlags) -> Result<Config> {
 }
 
 fn kubeconfig_error(err: &kube::config::KubeconfigError, path: Option<&Path>) -> anyhow::Error {
+    use kube::config::KubeconfigError as E;
     let which = path.map_or_else(
         || "the kubeconfig".to_owned(),
         |p| format!("kubeconfig {}", p.display()),
     );
+    let what = match err {
+        E::LoadContext(name) => format!("context {name:?} is not in {which}"),
+        E::LoadClusterOfContext(name) => format!("cluster {name:?} is not in {which}"),
+        E::CurrentContextNotSet => format!("{which} sets no current-context (pass --context)"),
+        _ => format!("cannot use {which}: {}", first_line(&root_cause(err))),
+    };
     hinted(
-        anyhow!("cannot use {which}: {}", root_cause(err)),
+        anyhow!("{what}"),
         "check --kubeconfig/KUBECONFIG and --context, --cluster, --user",
     )
 }

@@ -67,10 +67,7 @@ impl NamespaceResolver {
 
 fn from_kubeconfig(explicit: Option<&Path>, context: Option<&str>) -> Result<String, String> {
     let config = match explicit {
-        Some(path) => Some(
-            Kubeconfig::read_from(path)
-                .map_err(|e| format!("cannot read kubeconfig {}: {e}", path.display()))?,
-        ),
+        Some(path) => Some(Kubeconfig::read_from(path).map_err(|e| read_error(path, &e))?),
         None => find_kubeconfig()?,
     };
     let Some(config) = config else {
@@ -109,8 +106,7 @@ fn find_kubeconfig() -> Result<Option<Kubeconfig>, String> {
     };
     let mut merged: Option<Kubeconfig> = None;
     for path in paths.iter().filter(|p| p.is_file()) {
-        let config = Kubeconfig::read_from(path)
-            .map_err(|e| format!("cannot read kubeconfig {}: {e}", path.display()))?;
+        let config = Kubeconfig::read_from(path).map_err(|e| read_error(path, &e))?;
         merged = Some(match merged {
             None => config,
             Some(m) => m
@@ -119,6 +115,16 @@ fn find_kubeconfig() -> Result<Option<Kubeconfig>, String> {
         });
     }
     Ok(merged)
+}
+
+/// A kubeconfig read error, first line only: parser messages quote the file, which may hold credentials.
+fn read_error(path: &Path, err: &dyn std::fmt::Display) -> String {
+    let message = err.to_string();
+    format!(
+        "cannot read kubeconfig {}: {}",
+        path.display(),
+        message.lines().next().unwrap_or("")
+    )
 }
 
 /// The namespace of the pod we run in, when in a cluster.
