@@ -52,11 +52,35 @@ struct Outcome {
 
 /// Runs our kubeseal with `args` and `stdin`, with no ambient configuration.
 async fn kubeseal(args: &[&str], stdin: &str) -> anyhow::Result<Outcome> {
-    let mut child = tokio::process::Command::new(kubeseal_binary()?)
+    let mut command = tokio::process::Command::new(kubeseal_binary()?);
+    command.args(args).env_remove("KUBERNETES_SERVICE_HOST");
+    run(command, stdin).await
+}
+
+/// Runs our kubeseal as a pod of ServiceAccount `identity` would: in-cluster configuration only (no
+/// kubeconfig, no HOME), the token, CA and namespace mounted where client libraries look for them.
+async fn kubeseal_in_cluster(
+    ctx: &TestContext,
+    identity: &ServiceAccountIdentity,
+    args: &[&str],
+    stdin: &str,
+) -> anyhow::Result<Outcome> {
+    let mut command = tokio::process::Command::new(ctx.cluster.scripts.join("in-cluster-exec.sh"));
+    command
+        .arg(&identity.in_cluster_dir)
+        .arg("--")
+        .arg(kubeseal_binary()?)
         .args(args)
+        .env("HOME", "/nonexistent")
+        .envs(ServiceAccountIdentity::in_cluster_env(ctx.cluster));
+    let out = run(command, stdin).await?;
+    Ok(out)
+}
+
+async fn run(mut command: tokio::process::Command, stdin: &str) -> anyhow::Result<Outcome> {
+    let mut child = command
         .env_remove("KUBECONFIG")
         .env_remove("SEALED_SECRETS_CERT")
-        .env_remove("KUBERNETES_SERVICE_HOST")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -268,5 +292,55 @@ async fn forbidden_names_the_rbac_verb() -> anyhow::Result<()> {
         "{last}"
     );
     assert!(last.contains("`get` on `services/proxy`"), "{last}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn in_cluster_configuration_and_namespace() -> anyhow::Result<()> {
+    let Some(ctx) = TestContext::new("kubeseal-incluster").await? else {
+        return Ok(());
+    };
+    let ctl = controller(&ctx).await?;
+    let ns = ctx.namespace.as_str();
+    let sealer = ServiceAccountIdentity::create(ctx.cluster, &ctx.client, ns, "sealer").await?;
+    // What users need (reference §6.4): `get` on the Service, `get`/`create` on services/proxy.
+    let role = format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: sealer\n  namespace: {ns}\n\
+         rules:\n- apiGroups: [\"\"]\n  resources: [services]\n  verbs: [get]\n\
+         - apiGroups: [\"\"]\n  resources: [services/proxy]\n  verbs: [get, create]\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: sealer\n  namespace: {ns}\n\
+         roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: sealer}}\n\
+         subjects:\n- {{kind: ServiceAccount, name: sealer, namespace: {ns}}}\n"
+    );
+    ctx.kubectl().apply(&role).await?;
+    let args = ["--controller-namespace", ns, "-o", "yaml"];
+    let input = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: from-pod\nstringData:\n  k: v\n";
+    let mut last = String::new();
+    for _ in 0..50 {
+        let out = kubeseal_in_cluster(&ctx, &sealer, &args, input).await?;
+        if out.ok {
+            last = out.stdout;
+            break;
+        }
+        last = out.stderr;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(last.contains("kind: SealedSecret"), "{last}");
+    // The namespace comes from the service account's namespace file.
+    assert!(last.contains(&format!("namespace: {ns}\n")), "{last}");
+    let fetched = kubeseal_in_cluster(
+        &ctx,
+        &sealer,
+        &["--controller-namespace", ns, "--fetch-cert"],
+        "",
+    )
+    .await?;
+    assert!(fetched.ok, "{}", fetched.stderr);
+    assert_eq!(fetched.stdout.trim(), ctl.cert().await?.to_pem().trim());
+    ctx.kubectl()
+        .run(&["apply", "-n", ns, "-f", "-"], Some(&last))
+        .await?;
+    let secret = wait_secret(&ctx.client, ns, "from-pod", "exists", |_| true).await?;
+    assert_eq!(data(&secret), map(&[("k", "v")]));
     Ok(())
 }
