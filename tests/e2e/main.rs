@@ -5,4 +5,5 @@
 
 mod controller;
 mod kubeseal;
+mod migration;
 mod smoke;

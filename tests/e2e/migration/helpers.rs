@@ -1,0 +1,463 @@
+//! What both migration directions share: the objects to seal, both kubeseals, snapshots of key Secrets and
+//! unsealed Secrets, and kstatus as Flux computes it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::OnceLock;
+
+use anyhow::{Context as _, anyhow, bail, ensure};
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::api::ListParams;
+use sealed_secrets::SealedSecret;
+use sealed_secrets::keys::Certificate;
+use sealed_secrets_test_support::bitnami::{self, CONTROLLER_PORT_NAME, CONTROLLER_SERVICE};
+use sealed_secrets_test_support::process::workspace_binary;
+use sealed_secrets_test_support::{TestContext, proxy};
+use tokio::io::AsyncWriteExt as _;
+
+use super::support::{
+    INTEGRITY_ANNOTATION, create, data, user_annotations, wait_sealed, wait_secret,
+};
+
+/// The label both controllers find their key Secrets by (any value counts here, so a key that one of them
+/// wrote with another value would still be seen).
+pub const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
+
+/// Which kubeseal seals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cli {
+    /// Bitnami's kubeseal v0.36.6.
+    Bitnami,
+    /// Ours (writes the key-hint annotation).
+    Ours,
+}
+
+/// One Secret to seal: its name, scope, template metadata and values.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub name: String,
+    /// `strict`, `namespace-wide` or `cluster-wide` (kubeseal's `--scope`).
+    pub scope: &'static str,
+    pub type_: Option<&'static str>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub data: BTreeMap<String, String>,
+}
+
+impl Case {
+    /// A case with random values (so nothing can pass by accident).
+    pub fn new(name: &str, scope: &'static str, keys: &[&str]) -> Case {
+        Case {
+            name: name.to_owned(),
+            scope,
+            type_: None,
+            labels: BTreeMap::new(),
+            annotations: BTreeMap::new(),
+            data: keys
+                .iter()
+                .map(|k| {
+                    (
+                        (*k).to_owned(),
+                        sealed_secrets_test_support::context::unique_name(&format!("v-{k}")),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The same case with template type, labels and annotations.
+    pub fn with_template(
+        mut self,
+        type_: &'static str,
+        labels: &[(&str, &str)],
+        annotations: &[(&str, &str)],
+    ) -> Case {
+        self.type_ = Some(type_);
+        self.labels = pairs(labels);
+        self.annotations = pairs(annotations);
+        self
+    }
+
+    /// The input Secret as JSON (both kubeseals read JSON and YAML).
+    pub fn input(&self, namespace: &str) -> String {
+        let mut metadata = serde_json::json!({"name": self.name, "namespace": namespace});
+        if !self.labels.is_empty() {
+            metadata["labels"] = serde_json::json!(self.labels);
+        }
+        if !self.annotations.is_empty() {
+            metadata["annotations"] = serde_json::json!(self.annotations);
+        }
+        let mut secret = serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret", "metadata": metadata, "stringData": self.data,
+        });
+        if let Some(t) = self.type_ {
+            secret["type"] = serde_json::json!(t);
+        }
+        secret.to_string()
+    }
+}
+
+/// `[(k, v)]` as a map.
+pub fn pairs(p: &[(&str, &str)]) -> BTreeMap<String, String> {
+    p.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// Our kubeseal binary, built on first use if it is missing.
+fn our_kubeseal_binary() -> anyhow::Result<PathBuf> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let path = workspace_binary("kubeseal");
+            if !path.exists() {
+                let status = std::process::Command::new(
+                    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+                )
+                .args(["build", "-p", "kubeseal", "--bin", "kubeseal"])
+                .current_dir(sealed_secrets_test_support::cluster::repo_root())
+                .status()
+                .map_err(|e| format!("running cargo build: {e}"))?;
+                if !status.success() {
+                    return Err(format!("cargo build -p kubeseal failed: {status}"));
+                }
+            }
+            Ok(path)
+        })
+        .clone()
+        .map_err(|e| anyhow!(e))
+}
+
+/// Runs our kubeseal with no ambient configuration; its stdout, or an error quoting stderr.
+async fn our_kubeseal(args: &[&str], stdin: &str) -> anyhow::Result<String> {
+    let mut child = tokio::process::Command::new(our_kubeseal_binary()?)
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .env_remove("SEALED_SECRETS_CERT")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("starting our kubeseal")?;
+    if let Some(mut input) = child.stdin.take() {
+        input.write_all(stdin.as_bytes()).await?;
+    }
+    let out = child.wait_with_output().await?;
+    if !out.status.success() {
+        bail!(
+            "kubeseal {args:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Where kubeseal gets the certificate from.
+pub enum CertSource<'a> {
+    /// `--cert FILE` (offline, as CI pipelines seal).
+    File(&'a std::path::Path),
+    /// The controller behind Service `sealed-secrets-controller` in the test's namespace, through the API
+    /// server's service proxy (`--controller-namespace`).
+    Cluster,
+}
+
+/// Seals `case` with `cli` and creates the SealedSecret in the test's namespace.
+pub async fn seal_and_create(
+    ctx: &TestContext,
+    cli: Cli,
+    cert: &CertSource<'_>,
+    case: &Case,
+) -> anyhow::Result<SealedSecret> {
+    let ns = ctx.namespace.as_str();
+    let kubeconfig = ctx.cluster.kubeconfig.to_string_lossy().into_owned();
+    let cert_file;
+    let mut args: Vec<&str> = match cert {
+        CertSource::File(path) => {
+            cert_file = path.to_string_lossy().into_owned();
+            vec!["--cert", cert_file.as_str()]
+        }
+        CertSource::Cluster => vec![
+            "--kubeconfig",
+            kubeconfig.as_str(),
+            "--controller-namespace",
+            ns,
+        ],
+    };
+    args.extend(["--scope", case.scope, "-o", "json"]);
+    let input = case.input(ns);
+    let out = match cli {
+        Cli::Bitnami => bitnami::kubeseal(ctx.cluster, &args, &input).await,
+        Cli::Ours => our_kubeseal(&args, &input).await,
+    }
+    .with_context(|| format!("{cli:?} kubeseal sealing {}", case.name))?;
+    let sealed: SealedSecret = serde_json::from_str(&out)
+        .with_context(|| format!("{cli:?} kubeseal output for {}: {out}", case.name))?;
+    create(&ctx.client, &sealed)
+        .await
+        .with_context(|| format!("creating SealedSecret {}", case.name))
+}
+
+/// The certificate served at `/v1/cert.pem` through the service proxy (whichever controller is behind it).
+pub async fn cert_through_proxy(ctx: &TestContext) -> anyhow::Result<Certificate> {
+    let pem = proxy::proxy_get(
+        &ctx.client,
+        &ctx.namespace,
+        CONTROLLER_SERVICE,
+        CONTROLLER_PORT_NAME,
+        "/v1/cert.pem",
+    )
+    .await?;
+    first_cert(pem.as_bytes())
+}
+
+/// The first certificate of a PEM chain.
+pub fn first_cert(pem: &[u8]) -> anyhow::Result<Certificate> {
+    Certificate::parse_pem_chain(pem)?
+        .into_iter()
+        .next()
+        .context("no certificate in PEM")
+}
+
+/// Writes `cert` to a file under the run's state dir (for `--cert`).
+pub fn write_cert(ctx: &TestContext, cert: &Certificate) -> anyhow::Result<PathBuf> {
+    let dir = ctx.cluster.dir.join("migration");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{}.pem", ctx.namespace));
+    std::fs::write(&path, cert.to_pem())?;
+    Ok(path)
+}
+
+/// A key Secret as both controllers store it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySecret {
+    pub name: String,
+    pub uid: String,
+    pub label_value: String,
+    pub type_: Option<String>,
+    /// SHA-256 fingerprint of the certificate's public key.
+    pub fingerprint: String,
+}
+
+/// Every key Secret in the test's namespace (label present, any value), by name.
+pub async fn key_secrets(ctx: &TestContext) -> anyhow::Result<Vec<KeySecret>> {
+    let list = ctx
+        .api::<Secret>()
+        .list(&ListParams::default().labels(KEY_LABEL))
+        .await?;
+    let mut keys = Vec::new();
+    for s in list.items {
+        let name = s.metadata.name.clone().unwrap_or_default();
+        let crt = s
+            .data
+            .as_ref()
+            .and_then(|d| d.get("tls.crt"))
+            .with_context(|| format!("key Secret {name} without tls.crt"))?;
+        let fingerprint = first_cert(&crt.0)?
+            .public_key()?
+            .fingerprint()
+            .as_str()
+            .to_owned();
+        keys.push(KeySecret {
+            uid: s.metadata.uid.clone().unwrap_or_default(),
+            label_value: s
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(KEY_LABEL))
+                .cloned()
+                .unwrap_or_default(),
+            type_: s.type_.clone(),
+            fingerprint,
+            name,
+        });
+    }
+    keys.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(keys)
+}
+
+/// What an unsealed Secret holds, apart from server-side fields and our integrity annotation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecretContent {
+    pub type_: Option<String>,
+    pub data: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub owners: Vec<OwnerReference>,
+}
+
+/// An unsealed Secret as recorded before and after a switch of controllers.
+#[derive(Debug, Clone)]
+pub struct SecretState {
+    pub uid: String,
+    pub resource_version: String,
+    /// Our `sealed-secrets-rs.io/integrity` annotation, if present.
+    pub integrity: Option<String>,
+    pub content: SecretContent,
+}
+
+impl SecretState {
+    pub fn of(secret: &Secret) -> SecretState {
+        SecretState {
+            uid: secret.metadata.uid.clone().unwrap_or_default(),
+            resource_version: secret.metadata.resource_version.clone().unwrap_or_default(),
+            integrity: secret
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(INTEGRITY_ANNOTATION))
+                .cloned(),
+            content: SecretContent {
+                type_: secret.type_.clone(),
+                data: data(secret),
+                labels: secret.metadata.labels.clone().unwrap_or_default(),
+                annotations: user_annotations(secret).unwrap_or_default(),
+                owners: secret.metadata.owner_references.clone().unwrap_or_default(),
+            },
+        }
+    }
+}
+
+/// Waits until Secret `name` satisfies `check`; its state.
+pub async fn wait_secret_state<F>(
+    ctx: &TestContext,
+    name: &str,
+    what: &str,
+    check: F,
+) -> anyhow::Result<SecretState>
+where
+    F: Fn(&SecretState) -> bool,
+{
+    let secret = wait_secret(&ctx.client, &ctx.namespace, name, what, |s| {
+        check(&SecretState::of(s))
+    })
+    .await?;
+    Ok(SecretState::of(&secret))
+}
+
+/// Checks that an unsealed Secret is what `case` (sealed into `sealed`) describes: the values, the template's
+/// type, labels and annotations, and one controller owner reference to the SealedSecret.
+pub fn check_unsealed(
+    case: &Case,
+    sealed: &SealedSecret,
+    state: &SecretState,
+) -> anyhow::Result<()> {
+    let c = &state.content;
+    ensure!(
+        c.data == case.data,
+        "{}: data {:?}",
+        case.name,
+        c.data.keys()
+    );
+    ensure!(
+        c.type_.as_deref() == Some(case.type_.unwrap_or("Opaque")),
+        "{}: type {:?}",
+        case.name,
+        c.type_
+    );
+    let template = &sealed.spec.template.metadata;
+    ensure!(
+        c.labels == template.labels.clone().unwrap_or_default() && c.labels == case.labels,
+        "{}: labels {:?}",
+        case.name,
+        c.labels
+    );
+    let mut want_annotations = template.annotations.clone().unwrap_or_default();
+    want_annotations.remove(INTEGRITY_ANNOTATION);
+    ensure!(
+        c.annotations == want_annotations
+            && case
+                .annotations
+                .iter()
+                .all(|(k, v)| c.annotations.get(k) == Some(v)),
+        "{}: annotations {:?}",
+        case.name,
+        c.annotations
+    );
+    ensure!(
+        c.owners.len() == 1
+            && c.owners[0].kind == "SealedSecret"
+            && c.owners[0].name == case.name
+            && Some(&c.owners[0].uid) == sealed.metadata.uid.as_ref()
+            && c.owners[0].controller == Some(true),
+        "{}: owner references {:?}",
+        case.name,
+        c.owners
+    );
+    Ok(())
+}
+
+/// Waits until SealedSecret `name` is `Synced=True` for its current generation, as written by Bitnami's
+/// controller (no `Ready` condition) or ours (`Ready=True` too), per `by`.
+pub async fn wait_synced(
+    ctx: &TestContext,
+    name: &str,
+    by_ours: bool,
+) -> anyhow::Result<SealedSecret> {
+    let what = if by_ours {
+        "Synced=True and Ready=True for its generation (written by ours)"
+    } else {
+        "Synced=True for its generation"
+    };
+    wait_sealed(&ctx.client, &ctx.namespace, name, what, |ss| {
+        let status = ss.status.as_ref();
+        let observed = status.and_then(|s| s.observed_generation) == ss.metadata.generation;
+        let is_true = |t: &str| {
+            status
+                .and_then(|s| s.conditions.as_ref())
+                .into_iter()
+                .flatten()
+                .any(|c| c.type_ == t && c.status == "True")
+        };
+        Ok(observed && is_true("Synced") && (!by_ours || is_true("Ready")))
+    })
+    .await
+}
+
+/// kstatus (`sigs.k8s.io/cli-utils/pkg/kstatus/status.Compute`, what Flux's health checks use) for a
+/// SealedSecret: deletion → Terminating; `status.observedGeneration` present and stale → InProgress;
+/// `Reconciling=True` → InProgress; `Stalled=True` → Failed; bitnami.com has no kind-specific rule, so a
+/// `Ready` condition decides (True → Current, False/Unknown → InProgress), and without one the resource is
+/// Current ("the absence of any known conditions means the resource is current").
+///
+/// This differs from `support::kstatus`, which maps a status without `Ready` to InProgress: Bitnami's status
+/// (only `Synced`) is Current for Flux.
+pub fn kstatus_compute(ss: &SealedSecret) -> &'static str {
+    if ss.metadata.deletion_timestamp.is_some() {
+        return "Terminating";
+    }
+    let status = ss.status.as_ref();
+    if let (Some(generation), Some(observed)) = (
+        ss.metadata.generation,
+        status.and_then(|s| s.observed_generation),
+    ) && generation != observed
+    {
+        return "InProgress";
+    }
+    let conditions: Vec<_> = status
+        .and_then(|s| s.conditions.as_ref())
+        .into_iter()
+        .flatten()
+        .collect();
+    for c in &conditions {
+        if c.type_ == "Reconciling" && c.status == "True" {
+            return "InProgress";
+        }
+        if c.type_ == "Stalled" && c.status == "True" {
+            return "Failed";
+        }
+    }
+    for c in &conditions {
+        if c.type_ == "Ready" {
+            match c.status.as_str() {
+                "True" => return "Current",
+                "False" | "Unknown" => return "InProgress",
+                _ => {}
+            }
+        }
+    }
+    "Current"
+}
