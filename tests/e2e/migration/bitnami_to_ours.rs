@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context as _, ensure};
+use kube::api::PostParams;
+use sealed_secrets::SealedSecret;
 use sealed_secrets::seal::KEY_HINT_ANNOTATION;
 use sealed_secrets_test_support::bitnami::{
     BitnamiController, CONTROLLER_PORT_NAME, CONTROLLER_SERVICE,
@@ -10,7 +12,7 @@ use sealed_secrets_test_support::bitnami::{
 use sealed_secrets_test_support::{ServiceAccountIdentity, TestContext, manifests, proxy};
 
 use super::helpers::*;
-use super::support::{Controller, argo_health, cond};
+use super::support::{Controller, argo_health, cond, synced, wait_sealed};
 
 #[tokio::test]
 async fn ours_adopts_bitnamis_key_secrets_and_status_and_generates_no_key() -> anyhow::Result<()> {
@@ -23,34 +25,61 @@ async fn ours_adopts_bitnamis_key_secrets_and_status_and_generates_no_key() -> a
     let identity = ServiceAccountIdentity::controller(&ctx).await?;
     ensure!(identity.pod_namespace == ctx.namespace);
     let mut bitnami = BitnamiController::start(&ctx, &identity, &["--key-size=2048"]).await?;
-
-    let keys_before = key_secrets(&ctx).await?;
+    let first_keys = key_secrets(&ctx).await?;
     ensure!(
-        keys_before.len() == 1,
-        "Bitnami generated one key: {keys_before:?}"
+        first_keys.len() == 1,
+        "Bitnami generated one key: {first_keys:?}"
     );
-    let bitnami_cert = cert_through_proxy(&ctx).await?;
+    let first_cert = cert_through_proxy(&ctx).await?;
     ensure!(
-        bitnami_cert.public_key()?.fingerprint().as_str() == keys_before[0].fingerprint,
+        first_cert.public_key()?.fingerprint().as_str() == first_keys[0].fingerprint,
         "Bitnami serves its key Secret's certificate"
     );
-    let cert_file = write_cert(&ctx, &bitnami_cert)?;
+    let cert_file = write_cert(&ctx, &first_cert)?;
 
-    // Sealed offline by Bitnami's kubeseal with `--cert`: the three scopes, one with a full template.
-    let cases = [
+    // Sealed offline by Bitnami's kubeseal with `--cert` (the first key): strict with a full template, and
+    // namespace-wide.
+    let mut cases = vec![
         Case::new("strict-tpl", "strict", &["username", "password"]).with_template(
             "kubernetes.io/basic-auth",
             &[("app", "demo"), ("tier", "db")],
             &[("team", "payments"), ("example.com/owner", "alice")],
         ),
         Case::new("ns-wide", "namespace-wide", &["api-key"]),
-        Case::new("cluster-wide", "cluster-wide", &["token", "ca.crt"]),
     ];
     let mut sealed = BTreeMap::new();
     for case in &cases {
         let ss = seal_and_create(&ctx, Cli::Bitnami, &CertSource::File(&cert_file), case).await?;
         sealed.insert(case.name.clone(), ss);
+        wait_secret_state(&ctx, &case.name, "unsealed by Bitnami", |_| true).await?;
     }
+
+    // A real cluster has several keys (Bitnami renews every 30 days): restart Bitnami with a cutoff time
+    // after its key, so that it generates a second, later one; then seal cluster-wide with that one.
+    next_second().await;
+    let cutoff = now_rfc1123z().await?;
+    let exit = bitnami.process.stop()?;
+    ensure!(exit.success(), "Bitnami's controller exited with {exit}");
+    drop(bitnami);
+    let cutoff_flag = format!("--key-cutoff-time={cutoff}");
+    let mut bitnami =
+        BitnamiController::start(&ctx, &identity, &["--key-size=2048", &cutoff_flag]).await?;
+    let keys_before = key_secrets(&ctx).await?;
+    ensure!(
+        keys_before.len() == 2,
+        "Bitnami generated a second key: {keys_before:?}"
+    );
+    let bitnami_cert = cert_through_proxy(&ctx).await?;
+    let latest = bitnami_cert.public_key()?.fingerprint().as_str().to_owned();
+    ensure!(
+        latest != first_keys[0].fingerprint && keys_before.iter().any(|k| k.fingerprint == latest),
+        "Bitnami serves its new key"
+    );
+    let case = Case::new("cluster-wide", "cluster-wide", &["token", "ca.crt"]);
+    let ss = seal_and_create(&ctx, Cli::Bitnami, &CertSource::Cluster, &case).await?;
+    sealed.insert(case.name.clone(), ss);
+    cases.push(case);
+
     let mut before = BTreeMap::new();
     let mut bitnami_status = BTreeMap::new();
     for case in &cases {
@@ -81,12 +110,12 @@ async fn ours_adopts_bitnamis_key_secrets_and_status_and_generates_no_key() -> a
     // Ours adopted Bitnami's key: same certificate (directly and through the proxy), no new key.
     ensure!(
         ctl.cert().await?.der() == bitnami_cert.der(),
-        "ours serves Bitnami's certificate"
+        "ours serves Bitnami's latest certificate"
     );
     ensure!(cert_through_proxy(&ctx).await?.der() == bitnami_cert.der());
     ensure!(
-        ctl.metric("sealed_secrets_controller_keys").await? == 1.0,
-        "ours loaded exactly one key"
+        ctl.metric("sealed_secrets_controller_keys").await? == 2.0,
+        "ours loaded both keys"
     );
     ensure!(
         key_secrets(&ctx).await? == keys_before,
@@ -178,8 +207,8 @@ async fn ours_adopts_bitnamis_key_secrets_and_status_and_generates_no_key() -> a
             .and_then(|a| a.get(KEY_HINT_ANNOTATION));
         match cli {
             Cli::Ours => ensure!(
-                hint.map(String::as_str) == Some(keys_before[0].fingerprint.as_str()),
-                "our kubeseal names Bitnami's key: {hint:?}"
+                hint == Some(&latest),
+                "our kubeseal names Bitnami's latest key: {hint:?}"
             ),
             Cli::Bitnami => ensure!(hint.is_none(), "Bitnami's kubeseal writes no hint"),
         }
@@ -192,6 +221,66 @@ async fn ours_adopts_bitnamis_key_secrets_and_status_and_generates_no_key() -> a
         assert_eq!(argo_health(&status), "Healthy");
         assert_eq!(kstatus_compute(&status), "Current");
     }
+
+    // After the migration, rotate an object sealed with Bitnami's first key: our kubeseal re-encrypts it
+    // through ours (latest key, hint written, scope and template kept); ours unseals it into the same Secret.
+    let old = &sealed["strict-tpl"];
+    let rotated: SealedSecret = serde_json::from_str(
+        &our_kubeseal_cluster(&ctx, &["--re-encrypt", "-o", "json"], &as_committed(old)?).await?,
+    )?;
+    ensure!(
+        rotated
+            .spec
+            .encrypted_data
+            .keys()
+            .eq(old.spec.encrypted_data.keys())
+            && rotated.spec.encrypted_data != old.spec.encrypted_data
+            && rotated.spec.template == old.spec.template,
+        "re-encrypted: new values, same items and template"
+    );
+    let hint = rotated
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(KEY_HINT_ANNOTATION));
+    ensure!(
+        hint == Some(&latest),
+        "re-encrypted with the latest key: {hint:?}"
+    );
+    let api = ctx.api::<SealedSecret>();
+    let mut current = api.get("strict-tpl").await?;
+    current.spec = rotated.spec.clone();
+    current.metadata.annotations = rotated.metadata.annotations.clone();
+    let replaced = api
+        .replace("strict-tpl", &PostParams::default(), &current)
+        .await?;
+    ensure!(replaced.metadata.generation == Some(2));
+    wait_sealed(
+        &ctx.client,
+        &ctx.namespace,
+        "strict-tpl",
+        "generation 2 synced",
+        |ss| {
+            Ok(
+                ss.status.as_ref().and_then(|s| s.observed_generation) == Some(2)
+                    && synced(ss) == "True",
+            )
+        },
+    )
+    .await?;
+    let state = wait_secret_state(&ctx, "strict-tpl", "re-unsealed by ours", |s| {
+        s.integrity != after["strict-tpl"].integrity
+    })
+    .await?;
+    ensure!(
+        state.uid == before["strict-tpl"].uid,
+        "strict-tpl: the Secret was replaced"
+    );
+    assert_eq!(
+        state.content, before["strict-tpl"].content,
+        "strict-tpl after re-encryption"
+    );
+    after.insert("strict-tpl".to_owned(), state);
 
     // Still no new key, and the migrated Secrets were written once (the annotation), not again since.
     ensure!(key_secrets(&ctx).await? == keys_before, "no key generated");

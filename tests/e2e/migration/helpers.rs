@@ -461,3 +461,46 @@ pub fn kstatus_compute(ss: &SealedSecret) -> &'static str {
     }
     "Current"
 }
+
+/// The current time as `--key-cutoff-time` wants it (RFC 1123 with a numeric zone, what `date -R` prints).
+pub async fn now_rfc1123z() -> anyhow::Result<String> {
+    let out = sealed_secrets_test_support::process::run_to_completion(
+        std::path::Path::new("date"),
+        &["-R"],
+        None,
+    )
+    .await?;
+    Ok(out.trim().to_owned())
+}
+
+/// Sleeps past the second of the latest key's certificate NotBefore, so that a key generated next sorts
+/// strictly after it on both controllers (NotBefore has second precision; ties are broken differently).
+pub async fn next_second() {
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+}
+
+/// `sealed` as a user keeps it in Git (no server fields, no status), as JSON.
+pub fn as_committed(sealed: &SealedSecret) -> anyhow::Result<String> {
+    let name = sealed.metadata.name.clone().unwrap_or_default();
+    let ns = sealed.metadata.namespace.clone().unwrap_or_default();
+    Ok(serde_json::to_string(&super::support::moved(
+        sealed, &ns, &name,
+    ))?)
+}
+
+/// Runs our kubeseal on `stdin` with the controller behind the service proxy (`--re-encrypt`, `--validate`).
+pub async fn our_kubeseal_cluster(
+    ctx: &TestContext,
+    args: &[&str],
+    stdin: &str,
+) -> anyhow::Result<String> {
+    let kubeconfig = ctx.cluster.kubeconfig.to_string_lossy().into_owned();
+    let mut all = vec![
+        "--kubeconfig",
+        kubeconfig.as_str(),
+        "--controller-namespace",
+        ctx.namespace.as_str(),
+    ];
+    all.extend_from_slice(args);
+    our_kubeseal(&all, stdin).await
+}

@@ -2,15 +2,21 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::ensure;
+use std::time::Duration;
+
+use anyhow::{Context as _, ensure};
+use kube::api::{Patch, PatchParams};
+use sealed_secrets::SealedSecret;
 use sealed_secrets::seal::KEY_HINT_ANNOTATION;
 use sealed_secrets_test_support::bitnami::{
     BitnamiController, CONTROLLER_PORT_NAME, CONTROLLER_SERVICE,
 };
+use sealed_secrets_test_support::process::run_to_completion;
+use sealed_secrets_test_support::wait::wait_for;
 use sealed_secrets_test_support::{ServiceAccountIdentity, TestContext, proxy};
 
 use super::helpers::*;
-use super::support::{Controller, argo_health};
+use super::support::{Controller, argo_health, cond, synced, wait_sealed};
 
 #[tokio::test]
 async fn bitnami_adopts_our_key_secret_and_keeps_our_secrets() -> anyhow::Result<()> {
@@ -27,18 +33,17 @@ async fn bitnami_adopts_our_key_secret_and_keeps_our_secrets() -> anyhow::Result
         ctl.listen,
     )
     .await?;
-    let keys_before = key_secrets(&ctx).await?;
+    let first_keys = key_secrets(&ctx).await?;
     ensure!(
-        keys_before.len() == 1,
-        "ours generated one key: {keys_before:?}"
+        first_keys.len() == 1,
+        "ours generated one key: {first_keys:?}"
     );
-    let our_cert = ctl.cert().await?;
-    let fingerprint = keys_before[0].fingerprint.clone();
-    ensure!(our_cert.public_key()?.fingerprint().as_str() == fingerprint);
+    let first = first_keys[0].fingerprint.clone();
+    ensure!(ctl.cert().await?.public_key()?.fingerprint().as_str() == first);
 
     // Sealed by our kubeseal through the service proxy (each with our key-hint annotation): three scopes,
     // one with a full template.
-    let cases = [
+    let mut cases = vec![
         Case::new("strict-tpl", "strict", &["username", "password"]).with_template(
             "kubernetes.io/basic-auth",
             &[("app", "demo"), ("tier", "db")],
@@ -48,22 +53,55 @@ async fn bitnami_adopts_our_key_secret_and_keeps_our_secrets() -> anyhow::Result
         Case::new("cluster-wide", "cluster-wide", &["token", "ca.crt"]),
     ];
     let mut sealed = BTreeMap::new();
+    let mut hints = BTreeMap::new();
     for case in &cases {
         let ss = seal_and_create(&ctx, Cli::Ours, &CertSource::Cluster, case).await?;
-        let hint = ss
+        sealed.insert(case.name.clone(), ss);
+        hints.insert(case.name.clone(), first.clone());
+    }
+
+    // A second, later key (SIGUSR1, as an operator renews by hand), and one object sealed with it.
+    next_second().await;
+    run_to_completion(
+        std::path::Path::new("kill"),
+        &["-USR1", &ctl.process.pid().to_string()],
+        None,
+    )
+    .await?;
+    let keys_before = wait_for("a second key Secret", Duration::from_secs(30), || async {
+        let keys = key_secrets(&ctx).await?;
+        Ok((keys.len() == 2).then_some(keys))
+    })
+    .await?;
+    let our_cert = wait_for(
+        "the new certificate served",
+        Duration::from_secs(30),
+        || async {
+            let cert = ctl.cert().await?;
+            Ok((cert.public_key()?.fingerprint().as_str() != first).then_some(cert))
+        },
+    )
+    .await?;
+    let latest = our_cert.public_key()?.fingerprint().as_str().to_owned();
+    ensure!(keys_before.iter().any(|k| k.fingerprint == latest));
+    let case = Case::new("strict-key2", "strict", &["password"]);
+    let ss = seal_and_create(&ctx, Cli::Ours, &CertSource::Cluster, &case).await?;
+    sealed.insert(case.name.clone(), ss);
+    hints.insert(case.name.clone(), latest.clone());
+    cases.push(case);
+
+    let mut before = BTreeMap::new();
+    for case in &cases {
+        let hint = sealed[&case.name]
             .metadata
             .annotations
             .as_ref()
             .and_then(|a| a.get(KEY_HINT_ANNOTATION));
         ensure!(
-            hint == Some(&fingerprint),
+            hint == Some(&hints[&case.name]),
             "{}: key hint {hint:?}",
             case.name
         );
-        sealed.insert(case.name.clone(), ss);
-    }
-    let mut before = BTreeMap::new();
-    for case in &cases {
         let state = wait_secret_state(&ctx, &case.name, "unsealed by ours", |s| {
             s.integrity.is_some()
         })
@@ -85,7 +123,7 @@ async fn bitnami_adopts_our_key_secret_and_keeps_our_secrets() -> anyhow::Result
     // Bitnami adopted our key: same certificate through the proxy, no new key.
     ensure!(
         cert_through_proxy(&ctx).await?.der() == our_cert.der(),
-        "Bitnami serves our certificate"
+        "Bitnami serves our latest certificate"
     );
     ensure!(
         key_secrets(&ctx).await? == keys_before,
@@ -133,7 +171,7 @@ async fn bitnami_adopts_our_key_secret_and_keeps_our_secrets() -> anyhow::Result
                 .annotations
                 .as_ref()
                 .and_then(|a| a.get(KEY_HINT_ANNOTATION));
-            ensure!(hint == Some(&fingerprint), "key hint {hint:?}");
+            ensure!(hint == Some(&latest), "key hint {hint:?}");
         }
         let state = wait_secret_state(&ctx, &case.name, "unsealed by Bitnami", |_| true).await?;
         ensure!(state.integrity.is_none());
@@ -143,5 +181,50 @@ async fn bitnami_adopts_our_key_secret_and_keeps_our_secrets() -> anyhow::Result
         assert_eq!(kstatus_compute(&status), "Current");
     }
     ensure!(key_secrets(&ctx).await? == keys_before, "no key generated");
+
+    // Caveat of the way back (docs/compatibility.md): Bitnami writes only `Synced` and copies the rest of the
+    // status it read, so the `Ready` condition ours wrote stays as it was. Break ns-wide (a value sealed for
+    // another object): Bitnami reports Synced=False for generation 2 and Argo CD says Degraded, while the
+    // stale `Ready=True` makes kstatus (Flux) say Current.
+    let foreign = sealed["strict-key2"].spec.encrypted_data["password"].clone();
+    let api = ctx.api::<SealedSecret>();
+    let patch = serde_json::json!({"spec": {"encryptedData": {"api-key": foreign}}});
+    api.patch("ns-wide", &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    let broken = wait_sealed(
+        &ctx.client,
+        &ctx.namespace,
+        "ns-wide",
+        "Synced=False for generation 2",
+        |ss| {
+            Ok(
+                ss.status.as_ref().and_then(|s| s.observed_generation) == Some(2)
+                    && synced(ss) == "False",
+            )
+        },
+    )
+    .await?;
+    let message = cond(&broken, "Synced")
+        .and_then(|c| c.message.clone())
+        .unwrap_or_default();
+    ensure!(
+        message.contains("no key could decrypt secret (api-key)"),
+        "{message}"
+    );
+    assert_eq!(argo_health(&broken), "Degraded");
+    let ready = cond(&broken, "Ready").context("ours' Ready condition")?;
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_deref()),
+        ("True", Some("Unsealed")),
+        "stale Ready"
+    );
+    assert_eq!(
+        kstatus_compute(&broken),
+        "Current",
+        "kstatus reads the stale Ready"
+    );
+    // The Secret is left as it was.
+    let kept = wait_secret_state(&ctx, "ns-wide", "exists", |_| true).await?;
+    assert_eq!(kept.content, before["ns-wide"].content);
     Ok(())
 }
