@@ -69,6 +69,7 @@ async fn ours_adopts_bitnamis_key_secrets_and_status_and_generates_no_key() -> a
         keys_before.len() == 2,
         "Bitnami generated a second key: {keys_before:?}"
     );
+    check_key_format(&keys_before)?;
     let bitnami_cert = cert_through_proxy(&ctx).await?;
     let latest = bitnami_cert.public_key()?.fingerprint().as_str().to_owned();
     ensure!(

@@ -504,3 +504,18 @@ pub async fn our_kubeseal_cluster(
     all.extend_from_slice(args);
     our_kubeseal(&all, stdin).await
 }
+
+/// Checks that every key Secret has the format both controllers write and read: generateName
+/// `sealed-secrets-key` (5 random characters appended), type `kubernetes.io/tls`, label value `active`.
+pub fn check_key_format(keys: &[KeySecret]) -> anyhow::Result<()> {
+    for k in keys {
+        ensure!(
+            k.name.len() == "sealed-secrets-key".len() + 5
+                && k.name.starts_with("sealed-secrets-key")
+                && k.type_.as_deref() == Some("kubernetes.io/tls")
+                && k.label_value == "active",
+            "key Secret format: {k:?}"
+        );
+    }
+    Ok(())
+}

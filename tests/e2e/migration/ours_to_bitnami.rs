@@ -84,6 +84,7 @@ async fn bitnami_adopts_our_key_secret_and_keeps_our_secrets() -> anyhow::Result
     .await?;
     let latest = our_cert.public_key()?.fingerprint().as_str().to_owned();
     ensure!(keys_before.iter().any(|k| k.fingerprint == latest));
+    check_key_format(&keys_before)?;
     let case = Case::new("strict-key2", "strict", &["password"]);
     let ss = seal_and_create(&ctx, Cli::Ours, &CertSource::Cluster, &case).await?;
     sealed.insert(case.name.clone(), ss);
@@ -204,12 +205,17 @@ async fn bitnami_adopts_our_key_secret_and_keeps_our_secrets() -> anyhow::Result
         },
     )
     .await?;
-    let message = cond(&broken, "Synced")
-        .and_then(|c| c.message.clone())
-        .unwrap_or_default();
+    let synced_cond = cond(&broken, "Synced").context("Synced")?;
+    let message = synced_cond.message.clone().unwrap_or_default();
     ensure!(
         message.contains("no key could decrypt secret (api-key)"),
         "{message}"
+    );
+    // Bitnami never sets `reason`: the one ours wrote stays on the now-False condition.
+    assert_eq!(
+        synced_cond.reason.as_deref(),
+        Some("Unsealed"),
+        "stale Synced reason"
     );
     assert_eq!(argo_health(&broken), "Degraded");
     let ready = cond(&broken, "Ready").context("ours' Ready condition")?;
