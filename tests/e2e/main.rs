@@ -4,6 +4,7 @@
 //! [`sealed_secrets_test_support::TestContext`].
 
 mod controller;
+mod interop_matrix;
 mod kubeseal;
 mod migration;
 mod smoke;

@@ -8,6 +8,7 @@
 use anyhow::{Context, Result};
 use sealed_secrets::SealedSecret;
 use sealed_secrets::manifest;
+use sealed_secrets::seal::KEY_HINT_ANNOTATION;
 
 use crate::input::{Expected, TTY_MANIFEST_NOTE, manifest_error};
 use crate::mode::Run;
@@ -34,6 +35,24 @@ fn body(sealed: &SealedSecret) -> Result<Vec<u8>> {
         .context("cannot serialize the request")
 }
 
+/// The `/v1/rotate` request for `sealed`: without our key-hint annotation (docs/compatibility.md
+/// K11) on the top-level metadata.
+///
+/// Upstream's controller copies the whole top-level metadata over `spec.template.metadata`
+/// whenever the two differ (reference §6.1), and the hint is never in the template: sent along,
+/// it would land on the Secret. Our controller does not need it to re-encrypt and writes a fresh
+/// hint on its answer.
+fn rotate_body(sealed: &SealedSecret) -> Result<Vec<u8>> {
+    let mut sealed = sealed.clone();
+    if let Some(annotations) = sealed.metadata.annotations.as_mut() {
+        annotations.remove(KEY_HINT_ANNOTATION);
+        if annotations.is_empty() {
+            sealed.metadata.annotations = None;
+        }
+    }
+    body(&sealed)
+}
+
 /// `--validate`: every input SealedSecret must be decryptable by the controller.
 pub fn validate(run: &Run) -> Result<()> {
     let sealed = read_sealed(run, "unable to decrypt sealed secret")?;
@@ -51,7 +70,7 @@ pub fn re_encrypt(run: &Run) -> Result<()> {
     let mut session = run.controller.connect()?;
     let mut objects = Vec::with_capacity(sealed.len());
     for s in &sealed {
-        let text = session.rotate(body(s)?)?;
+        let text = session.rotate(rotate_body(s)?)?;
         let mut rotated: SealedSecret = serde_json::from_str(&text)
             .context("cannot re-encrypt secret: the controller's answer is not a SealedSecret")?;
         rotated.metadata.creation_timestamp = None;
@@ -61,4 +80,57 @@ pub fn re_encrypt(run: &Run) -> Result<()> {
     }
     let rendered = output::render(&objects, run.format)?;
     output::write(&run.output, rendered.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sealed(annotations: serde_json::Value) -> SealedSecret {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "bitnami.com/v1alpha1",
+            "kind": "SealedSecret",
+            "metadata": {"name": "db", "namespace": "prod", "annotations": annotations},
+            "spec": {
+                "template": {"metadata": {"name": "db", "namespace": "prod"}},
+                "encryptedData": {"k": "AgA="},
+            },
+        }))
+        .expect("a valid SealedSecret")
+    }
+
+    fn metadata(body: &[u8]) -> serde_json::Value {
+        let value: serde_json::Value = serde_json::from_slice(body).expect("JSON");
+        value["metadata"].clone()
+    }
+
+    #[test]
+    fn rotate_body_drops_only_the_key_hint() -> Result<()> {
+        let hinted = sealed(serde_json::json!({
+            KEY_HINT_ANNOTATION: "SHA256:abc",
+            "sealedsecrets.bitnami.com/namespace-wide": "true",
+        }));
+        assert_eq!(
+            metadata(&rotate_body(&hinted)?),
+            serde_json::json!({
+                "name": "db",
+                "namespace": "prod",
+                "annotations": {"sealedsecrets.bitnami.com/namespace-wide": "true"},
+            })
+        );
+        // Only the hint: no annotations map is left, so the top-level metadata equals the template's
+        // and upstream's controller keeps the template.
+        let strict = sealed(serde_json::json!({KEY_HINT_ANNOTATION: "SHA256:abc"}));
+        let body = rotate_body(&strict)?;
+        assert_eq!(
+            metadata(&body),
+            serde_json::json!({"name": "db", "namespace": "prod"})
+        );
+        // --validate still sends the input as it is.
+        assert_eq!(
+            metadata(&super::body(&strict)?)["annotations"][KEY_HINT_ANNOTATION],
+            "SHA256:abc"
+        );
+        Ok(())
+    }
 }
