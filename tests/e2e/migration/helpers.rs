@@ -37,12 +37,17 @@ pub enum Cli {
 /// One Secret to seal: its name, scope, template metadata and values.
 #[derive(Debug, Clone)]
 pub struct Case {
+    /// Name of the Secret and SealedSecret.
     pub name: String,
     /// `strict`, `namespace-wide` or `cluster-wide` (kubeseal's `--scope`).
     pub scope: &'static str,
+    /// Template `type` (none: the API server's default, `Opaque`).
     pub type_: Option<&'static str>,
+    /// Template labels.
     pub labels: BTreeMap<String, String>,
+    /// Template annotations (kubeseal may add its scope annotation).
     pub annotations: BTreeMap<String, String>,
+    /// The values (random per run).
     pub data: BTreeMap<String, String>,
 }
 
@@ -234,9 +239,13 @@ pub fn write_cert(ctx: &TestContext, cert: &Certificate) -> anyhow::Result<PathB
 /// A key Secret as both controllers store it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeySecret {
+    /// Secret name.
     pub name: String,
+    /// Secret UID (a re-created Secret has another).
     pub uid: String,
+    /// Value of the key label (`active`).
     pub label_value: String,
+    /// Secret type (`kubernetes.io/tls`).
     pub type_: Option<String>,
     /// SHA-256 fingerprint of the certificate's public key.
     pub fingerprint: String,
@@ -282,17 +291,24 @@ pub async fn key_secrets(ctx: &TestContext) -> anyhow::Result<Vec<KeySecret>> {
 /// What an unsealed Secret holds, apart from server-side fields and our integrity annotation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SecretContent {
+    /// Secret type.
     pub type_: Option<String>,
+    /// Values, decoded.
     pub data: BTreeMap<String, String>,
+    /// Labels.
     pub labels: BTreeMap<String, String>,
+    /// Annotations except ours (integrity).
     pub annotations: BTreeMap<String, String>,
+    /// Owner references.
     pub owners: Vec<OwnerReference>,
 }
 
 /// An unsealed Secret as recorded before and after a switch of controllers.
 #[derive(Debug, Clone)]
 pub struct SecretState {
+    /// Secret UID.
     pub uid: String,
+    /// Secret resourceVersion (changes with every write).
     pub resource_version: String,
     /// Our `sealed-secrets-rs.io/integrity` annotation, if present.
     pub integrity: Option<String>,
@@ -300,6 +316,7 @@ pub struct SecretState {
 }
 
 impl SecretState {
+    /// The state of `secret`.
     pub fn of(secret: &Secret) -> SecretState {
         SecretState {
             uid: secret.metadata.uid.clone().unwrap_or_default(),
@@ -391,7 +408,7 @@ pub fn check_unsealed(
 }
 
 /// Waits until SealedSecret `name` is `Synced=True` for its current generation, as written by Bitnami's
-/// controller (no `Ready` condition) or ours (`Ready=True` too), per `by`.
+/// controller (no `Ready` condition) or, with `by_ours`, by ours (`Ready=True` too).
 pub async fn wait_synced(
     ctx: &TestContext,
     name: &str,
