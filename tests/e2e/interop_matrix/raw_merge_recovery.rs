@@ -34,8 +34,9 @@ fn raw_value(cli: Cli, key: &str) -> Vec<u8> {
     value
 }
 
-/// `--raw` values from both CLIs (stdin; `--from-file` with binary content; for cluster-wide also without
-/// `--name`/`--namespace`), assembled by hand into one SealedSecret per scope.
+/// `--raw` values from both CLIs (stdin; `--from-file` with binary content, as `key=path` for
+/// namespace-wide; for cluster-wide also without `--name`/`--namespace`), assembled by hand into one
+/// SealedSecret per scope.
 async fn raw(
     ctx: &TestContext,
     cert: &str,
@@ -77,7 +78,12 @@ async fn raw(
                 let stdin = match &file {
                     Some(path) => {
                         std::fs::write(path, &value)?;
-                        file_arg = path.to_string_lossy().into_owned();
+                        // `key=path` is accepted too (the key is ignored): use it for one scope.
+                        file_arg = if scope == Scope::NamespaceWide {
+                            format!("ignored-key={}", path.display())
+                        } else {
+                            path.to_string_lossy().into_owned()
+                        };
                         args.extend(["--from-file", file_arg.as_str()]);
                         String::new()
                     }

@@ -294,28 +294,90 @@ async fn matrix(which: Impl) -> anyhow::Result<()> {
             serde_json::to_string_pretty(&mine[1].json)?,
             serde_json::to_string_pretty(&mine[2].json)?
         );
+        // The streams as files (-f), named by format.
+        let file = |kind: &str, ext: &str, text: &str| -> anyhow::Result<String> {
+            let path = work.join(format!("validate-{}-{kind}.{ext}", sealer.tag()));
+            std::fs::write(&path, text)?;
+            Ok(path.to_string_lossy().into_owned())
+        };
+        let valid = [
+            ("YAML", file("ok", "yaml", &yaml_ok)?),
+            ("JSON", file("ok", "json", &json_ok)?),
+        ];
+        let invalid = [
+            ("YAML", file("bad", "yaml", &yaml_bad)?),
+            ("JSON", file("bad", "json", &json_bad)?),
+        ];
         for validator in Cli::ALL {
-            let args = [&cluster[..], &["--validate"]].concat();
-            for (what, stream) in [("YAML", &yaml_ok), ("JSON", &json_ok)] {
-                let out = cli::run(validator, ctx.cluster, &args, stream).await?;
+            for (what, path) in &valid {
+                let args = [&cluster[..], &["--validate", "-f", path]].concat();
+                let out = cli::run(validator, ctx.cluster, &args, "").await?;
                 ensure!(
                     out.ok,
-                    "{} kubeseal --validate of a valid {what} stream by {} kubeseal: {out:?}",
+                    "{} kubeseal --validate of a valid {what} file by {} kubeseal: {out:?}",
                     validator.tag(),
                     sealer.tag()
                 );
             }
-            for (what, stream) in [("YAML", &yaml_bad), ("JSON", &json_bad)] {
-                let out = cli::run(validator, ctx.cluster, &args, stream).await?;
+            for (what, path) in &invalid {
+                let args = [&cluster[..], &["--validate", "-f", path]].concat();
+                let out = cli::run(validator, ctx.cluster, &args, "").await?;
                 ensure!(
                     !out.ok
                         && out.error_line()
                             == format!("error: unable to decrypt sealed secret: {bad_name}"),
-                    "{} kubeseal --validate of a {what} stream by {} kubeseal with one bad document: {out:?}",
+                    "{} kubeseal --validate of a {what} file by {} kubeseal with one bad document: {out:?}",
                     validator.tag(),
                     sealer.tag()
                 );
             }
+        }
+
+        // --re-encrypt -f FILE (no -w) of the YAML stream, by the other CLI: the file is rewritten in
+        // place with all three documents, in order, and both CLIs validate it.
+        let re = if sealer == Cli::Ours {
+            Cli::Bitnami
+        } else {
+            Cli::Ours
+        };
+        let path = work.join(format!("re-encrypt-{}-by-{}.yaml", sealer.tag(), re.tag()));
+        std::fs::write(&path, &yaml_ok)?;
+        let path_arg = path.to_string_lossy().into_owned();
+        let what = format!(
+            "{} kubeseal --re-encrypt -f of a YAML file by {} kubeseal",
+            re.tag(),
+            sealer.tag()
+        );
+        let stdout = cli::run_ok(
+            re,
+            ctx.cluster,
+            &[&cluster[..], &["--re-encrypt", "-f", &path_arg]].concat(),
+            "",
+        )
+        .await?;
+        ensure!(stdout.is_empty(), "{what}: printed {stdout:?}");
+        let rewritten = std::fs::read_to_string(&path)?;
+        let names: Vec<&str> = rewritten
+            .lines()
+            .filter_map(|l| l.strip_prefix("  name: "))
+            .collect();
+        let expected_names: Vec<&str> = mine.iter().map(|s| s.expected.name.as_str()).collect();
+        ensure!(
+            rewritten.starts_with("---\n")
+                && rewritten.matches("kind: SealedSecret").count() == 3
+                && names == expected_names
+                && rewritten != yaml_ok,
+            "{what}: the file is now\n{rewritten}"
+        );
+        for validator in Cli::ALL {
+            cli::run_ok(
+                validator,
+                ctx.cluster,
+                &[&cluster[..], &["--validate", "-f", &path_arg]].concat(),
+                "",
+            )
+            .await
+            .with_context(|| format!("{what}: {} kubeseal --validate", validator.tag()))?;
         }
     }
 
