@@ -70,9 +70,11 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 ## ---- benchmarks (not tests; issue 2) -------------------------------------------------------
-# Library throughput per crypto backend and whole-process kubeseal timings; writes target/bench/*.txt.
+# Library throughput per crypto backend, whole-process kubeseal timings, kubeseal and the controller side by side
+# with Bitnami's v0.36.6; writes target/bench/*.txt (summaries: kubeseal-vs-bitnami.txt, controller-vs-bitnami.txt).
 bench:
 	CARGO=$(CARGO) scripts/bench.sh
+	CARGO=$(CARGO) scripts/bench-kubeseal-bitnami.sh
 	CARGO=$(CARGO) scripts/bench-controller.sh
 
 ## ---- generated manifests ---------------------------------------------------------------------
