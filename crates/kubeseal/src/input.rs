@@ -55,27 +55,30 @@ pub const TTY_RAW_NOTE: &str = "(tty detected: expecting a secret to encrypt in 
 pub enum Expected {
     /// Secrets (sealing).
     Secrets,
-    /// SealedSecrets (recovery).
-    SealedSecrets,
+    /// SealedSecrets, read by the mode flag named here (`--recovery-unseal`, `--validate`,
+    /// `--re-encrypt`).
+    SealedSecrets(&'static str),
 }
 
 /// A manifest error, with a hint where one helps.
 pub fn manifest_error(err: ManifestError, expected: Expected) -> anyhow::Error {
-    let hint = match (&err, expected) {
-        (ManifestError::NotUtf8 { .. }, _) => Some("save the input as UTF-8 text"),
+    let hint: Option<String> = match (&err, expected) {
+        (ManifestError::NotUtf8 { .. }, _) => Some("save the input as UTF-8 text".into()),
         (ManifestError::NotAnObject { .. }, _) => Some(
-            "each document must be a Kubernetes object: a mapping with apiVersion, kind and metadata",
+            "each document must be a Kubernetes object: a mapping with apiVersion, kind and metadata"
+                .into(),
         ),
         (ManifestError::UnexpectedKind { .. }, Expected::Secrets) => Some(
-            "kubeseal seals Secrets only: remove other objects from the input (to unseal SealedSecrets, use --recovery-unseal)",
+            "kubeseal seals Secrets only: remove other objects from the input (to unseal SealedSecrets, use --recovery-unseal)"
+                .into(),
         ),
-        (ManifestError::UnexpectedKind { .. }, Expected::SealedSecrets) => {
-            Some("--recovery-unseal reads SealedSecrets, as written by kubeseal")
+        (ManifestError::UnexpectedKind { .. }, Expected::SealedSecrets(flag)) => {
+            Some(format!("{flag} reads SealedSecrets, as written by kubeseal"))
         }
         (ManifestError::Field { field, problem, .. }, _)
             if field.starts_with("stringData.") && problem.starts_with("expected a string") =>
         {
-            Some("quote the value: stringData values are strings")
+            Some("quote the value: stringData values are strings".into())
         }
         _ => None,
     };

@@ -53,7 +53,7 @@ pub fn run(run: &Run, key_files: &[PathBuf]) -> Result<()> {
     let key_refs: Vec<&PrivateKey> = keys.iter().collect();
     let bytes = run.input.read(TTY_MANIFEST_NOTE)?;
     let sealed = manifest::parse_sealed_secrets(&bytes)
-        .map_err(|e| manifest_error(e, Expected::SealedSecrets))?;
+        .map_err(|e| manifest_error(e, Expected::SealedSecrets("--recovery-unseal")))?;
     if sealed.is_empty() {
         return Err(message_with_hint(
             "no sealed secrets found in the input",

@@ -16,10 +16,10 @@ use crate::output;
 use crate::report::message_with_hint;
 
 /// The SealedSecrets of the input, in order.
-fn read_sealed(run: &Run, what: &str) -> Result<Vec<SealedSecret>> {
+fn read_sealed(run: &Run, flag: &'static str, what: &str) -> Result<Vec<SealedSecret>> {
     let bytes = run.input.read(TTY_MANIFEST_NOTE)?;
     let sealed = manifest::parse_sealed_secrets(&bytes)
-        .map_err(|e| manifest_error(e, Expected::SealedSecrets))
+        .map_err(|e| manifest_error(e, Expected::SealedSecrets(flag)))
         .with_context(|| format!("{what}: cannot read the input"))?;
     if sealed.is_empty() {
         return Err(message_with_hint(
@@ -55,7 +55,7 @@ fn rotate_body(sealed: &SealedSecret) -> Result<Vec<u8>> {
 
 /// `--validate`: every input SealedSecret must be decryptable by the controller.
 pub fn validate(run: &Run) -> Result<()> {
-    let sealed = read_sealed(run, "unable to decrypt sealed secret")?;
+    let sealed = read_sealed(run, "--validate", "unable to decrypt sealed secret")?;
     let mut session = run.controller.connect()?;
     for s in &sealed {
         let name = s.metadata.name.clone().unwrap_or_default();
@@ -66,7 +66,7 @@ pub fn validate(run: &Run) -> Result<()> {
 
 /// `--re-encrypt`: the controller re-seals each input SealedSecret with its latest key.
 pub fn re_encrypt(run: &Run) -> Result<()> {
-    let sealed = read_sealed(run, "cannot re-encrypt secret")?;
+    let sealed = read_sealed(run, "--re-encrypt", "cannot re-encrypt secret")?;
     let mut session = run.controller.connect()?;
     let mut objects = Vec::with_capacity(sealed.len());
     for s in &sealed {

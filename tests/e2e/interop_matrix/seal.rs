@@ -381,6 +381,59 @@ async fn matrix(which: Impl) -> anyhow::Result<()> {
         }
     }
 
+    // --validate and --re-encrypt of input that holds no SealedSecret. A Secret or a ConfigMap fails
+    // with both CLIs (Bitnami's sends it and the controller refuses it; ours refuses it before any
+    // request, naming the document). Malformed YAML and empty input: Bitnami's kubeseal exits 0 having
+    // checked nothing (its decoder stops at the first error and treats that as the end of the input);
+    // ours fails. See the report / docs/compatibility.md.
+    for (what, input, upstream_fails) in [
+        (
+            "a Secret",
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\nstringData:\n  a: b\n",
+            true,
+        ),
+        (
+            "a ConfigMap",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: b\n",
+            true,
+        ),
+        ("malformed YAML", "kind: SealedSecret\nmetadata: [\n", false),
+        ("empty input", "", false),
+    ] {
+        // Ours reports a document it cannot read as upstream reports one it cannot decode (reference
+        // §8.10, §8.11); Bitnami's reports the controller's refusal.
+        for (op, prefix, upstream_prefix) in [
+            (
+                "--validate",
+                "error: unable to decrypt sealed secret: ",
+                "error: cannot validate sealed secret: ",
+            ),
+            (
+                "--re-encrypt",
+                "error: cannot re-encrypt secret: ",
+                "error: cannot re-encrypt secret: ",
+            ),
+        ] {
+            let args = [&cluster[..], &[op]].concat();
+            let ours = cli::run(Cli::Ours, ctx.cluster, &args, input).await?;
+            ensure!(
+                !ours.ok && ours.stdout.is_empty() && ours.error_line().starts_with(prefix),
+                "our kubeseal {op} of {what}: {ours:?}"
+            );
+            let upstream = cli::run(Cli::Bitnami, ctx.cluster, &args, input).await?;
+            ensure!(
+                upstream.ok != upstream_fails && upstream.stdout.is_empty(),
+                "Bitnami's kubeseal {op} of {what}: {upstream:?}"
+            );
+            if upstream_fails {
+                ensure!(
+                    upstream.error_line().starts_with(upstream_prefix),
+                    "Bitnami's kubeseal {op} of {what}: {upstream:?}"
+                );
+            }
+        }
+    }
+
     // --re-encrypt with both CLIs: same name, namespace, scope and template; new ciphertexts; both CLIs
     // produce the same object; it validates and unseals (recovery, both CLIs) to the input's data. Every
     // case runs; the failures are reported together.
