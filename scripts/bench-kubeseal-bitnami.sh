@@ -3,12 +3,13 @@
 #
 #   1. one Secret, one process: wall time and peak RSS of BENCH_CLI_RUNS runs of each, interleaved (ours, Bitnami,
 #      Bitnami, ours, ...), medians;
-#   2. 1,000 Secrets: ours seals them as ONE multi-document YAML stream in one process; Bitnami's kubeseal seals
-#      one Secret per run, so 1,000 runs (each on its own Secret file); BENCH_STREAM_REPEATS repeats, interleaved,
-#      medians of the totals.
+#   2. 1,000 Secrets: ours seals them as ONE multi-document YAML stream in one process; Bitnami's kubeseal as
+#      1,000 runs of one Secret each (each on its own Secret file: the usual one-Secret-per-invocation use), and
+#      also as one stream in one process (v0.36.6 accepts a multi-document stream too: the like-for-like
+#      comparison); BENCH_STREAM_REPEATS repeats, interleaved, medians.
 # Wall time: monotonic clock around fork+exec+wait; peak RSS: ru_maxrss of the child from wait4() (what
 # `/usr/bin/time -f %M` prints). Also records the machine's load and the CPU time of other processes meanwhile.
-# Targets: ours <= 1/5 of Bitnami's time for one Secret, <= 1/50 for the 1,000 Secrets.
+# Targets: ours <= 1/5 of Bitnami's time for one Secret, <= 1/50 of Bitnami's 1,000 runs for the 1,000 Secrets.
 # Not a test: it never fails on the numbers.
 #   BENCH_CLI_RUNS=51  BENCH_STREAM_REPEATS=3  BENCH_STREAM_SECRETS=1000
 # Results: target/bench/kubeseal-vs-bitnami.txt (summary with ratios and verdicts).
@@ -83,6 +84,7 @@ t_all = time.perf_counter()
 
 # Sanity: both produce SealedSecrets; ours seals the whole stream.
 sanity_ours, sanity_bitnami, sanity_stream = count_sealed(ours, one), count_sealed(bitnami, one), count_sealed(ours, stream)
+sanity_bitnami_stream = count_sealed(bitnami, stream)
 
 # Warm-up (page cache), then one Secret, interleaved, alternating who goes first.
 for _ in range(3):
@@ -96,9 +98,10 @@ for i in range(runs):
         acc.append(run(b, one))
 
 # 1,000 Secrets: ours one stream, one process; Bitnami one process per Secret.
-stream_ours, stream_bitnami = [], []
+stream_ours, stream_bitnami, stream_bitnami_one = [], [], []
 for r in range(repeats):
     a = run(ours, stream)
+    stream_bitnami_one.append(run(bitnami, stream))
     t = time.perf_counter_ns(); peak = 0
     for p in files:
         _, rss = run(bitnami, p)
@@ -120,6 +123,7 @@ o1, b1 = med(one_ours, 0) * 1e3, med(one_bitnami, 0) * 1e3
 o1r, b1r = med(one_ours, 1) / 1024, med(one_bitnami, 1) / 1024
 os_, bs = med(stream_ours, 0) * 1e3, med(stream_bitnami, 0) * 1e3
 osr, bsr = med(stream_ours, 1) / 1024, med(stream_bitnami, 1) / 1024
+bso, bsor = med(stream_bitnami_one, 0) * 1e3, med(stream_bitnami_one, 1) / 1024
 verdict = lambda ratio, target: "met" if ratio >= target else "MISSED"
 ours_v = os.popen(f"{ours} --version 2>&1").read().strip().replace("\n", " ")
 bit_v = os.popen(f"{bitnami} --version 2>&1").read().strip().replace("\n", " ")
@@ -127,7 +131,8 @@ bit_v = os.popen(f"{bitnami} --version 2>&1").read().strip().replace("\n", " ")
 print("== kubeseal vs Bitnami (whole processes, --cert, one run of the benchmark) ==")
 print(f"date: {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}")
 print(f"ours: {ours} ({ours_v}); Bitnami: {bitnami} ({bit_v})")
-print(f"sanity: one Secret -> {sanity_ours} (ours) / {sanity_bitnami} (Bitnami) SealedSecret; stream of {n} -> {sanity_stream} (ours)")
+print(f"sanity: one Secret -> {sanity_ours} (ours) / {sanity_bitnami} (Bitnami) SealedSecret; "
+      f"stream of {n} -> {sanity_stream} (ours) / {sanity_bitnami_stream} (Bitnami)")
 print(f"machine: {os.cpu_count()} CPUs; load average before {'/'.join(load_before)}, after {'/'.join(load_after)}; "
       f"other processes used {other_cpu:.1f} CPU-s during the {wall_all:.1f} s of this benchmark")
 print()
@@ -139,12 +144,16 @@ print(f"  (ours min/max {min(x[0] for x in one_ours) * 1e3:.2f}/{max(x[0] for x 
 print(f"{n} Secrets (median of {repeats}): ours one stream in one process, Bitnami {n} processes:")
 print(f"  wall time   ours {os_:8.1f} ms   Bitnami {bs:8.1f} ms   Bitnami/ours {bs / os_:6.1f}x")
 print(f"  peak RSS    ours {osr:8.1f} MiB  Bitnami {bsr:8.1f} MiB (largest of its {n} processes)")
+print(f"{n} Secrets as one stream in one process, both (median of {repeats}):")
+print(f"  wall time   ours {os_:8.1f} ms   Bitnami {bso:8.1f} ms   Bitnami/ours {bso / os_:6.1f}x")
+print(f"  peak RSS    ours {osr:8.1f} MiB  Bitnami {bsor:8.1f} MiB  Bitnami/ours {bsor / osr:6.2f}x")
 print()
 print("targets:")
 print(f"  one Secret: ours <= 1/5 of Bitnami's wall time: ratio {b1 / o1:.2f}x (need >= 5x): {verdict(b1 / o1, 5)}")
-print(f"  {n} Secrets: ours <= 1/50 of Bitnami's wall time: ratio {bs / os_:.1f}x (need >= 50x): {verdict(bs / os_, 50)}")
+print(f"  {n} Secrets: ours (one stream) <= 1/50 of Bitnami's {n} runs: ratio {bs / os_:.1f}x (need >= 50x): {verdict(bs / os_, 50)}")
+print(f"  (like for like, both one stream in one process: {bso / os_:.1f}x; not a stated target)")
 print()
 print(f"raw: one_ours_ms={o1:.3f} one_bitnami_ms={b1:.3f} one_ours_rss_mib={o1r:.1f} one_bitnami_rss_mib={b1r:.1f} "
-      f"stream_ours_ms={os_:.1f} stream_bitnami_ms={bs:.1f} stream_ours_rss_mib={osr:.1f} stream_bitnami_rss_mib={bsr:.1f} "
+      f"stream_ours_ms={os_:.1f} stream_bitnami_ms={bs:.1f} stream_bitnami_one_process_ms={bso:.1f} stream_ours_rss_mib={osr:.1f} stream_bitnami_rss_mib={bsr:.1f} "
       f"other_cpu_s={other_cpu:.1f} wall_s={wall_all:.1f}")
 EOF
