@@ -124,6 +124,9 @@ struct Contestant {
 
 const SERVICE_ACCOUNT: &str = "bench-controller";
 
+/// One object of the workload: the index of its (older) key and its values.
+type Object = (usize, Vec<(String, Vec<u8>)>);
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -220,7 +223,7 @@ async fn main() -> anyhow::Result<()> {
     // contestant.
     let mut rng = rand::thread_rng();
     let older = keys.len().saturating_sub(1).max(1);
-    let workload: Vec<(usize, Vec<(String, Vec<u8>)>)> = (0..args.objects)
+    let workload: Vec<Object> = (0..args.objects)
         .map(|_| {
             let key = rng.gen_range(0..older);
             let values = (0..args.values)
@@ -261,10 +264,7 @@ async fn main() -> anyhow::Result<()> {
                 ss.status
                     .as_ref()
                     .and_then(|s| s.conditions.as_ref())
-                    .is_some_and(|c| {
-                        c.iter()
-                            .any(|c| c.type_ == "Synced" && c.status == "True")
-                    })
+                    .is_some_and(|c| c.iter().any(|c| c.type_ == "Synced" && c.status == "True"))
             })
             .count();
         let secrets: Api<Secret> = Api::namespaced(client.clone(), &c.namespace);
@@ -273,7 +273,12 @@ async fn main() -> anyhow::Result<()> {
             .await?
             .items
             .iter()
-            .filter(|s| s.metadata.name.as_deref().is_some_and(|n| n.starts_with("bench-")))
+            .filter(|s| {
+                s.metadata
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("bench-"))
+            })
             .count();
         println!(
             "controller={} synced_objects={synced} unsealed_secrets={unsealed}",
@@ -297,7 +302,7 @@ async fn prepare_namespace(
     args: &Args,
     c: &Contestant,
     keys: &[(PrivateKey, Certificate)],
-    workload: &[(usize, Vec<(String, Vec<u8>)>)],
+    workload: &[Object],
 ) -> anyhow::Result<()> {
     let ns = &c.namespace;
     ignore_conflict(
@@ -593,7 +598,11 @@ impl AuditTail {
         let rest = self.partial.split_off(last_nl + 1);
         let complete = std::mem::replace(&mut self.partial, rest);
         for line in complete.split(|&b| b == b'\n') {
-            if line.is_empty() || !line.windows(self.user.len()).any(|w| w == self.user.as_bytes()) {
+            if line.is_empty()
+                || !line
+                    .windows(self.user.len())
+                    .any(|w| w == self.user.as_bytes())
+            {
                 continue;
             }
             let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
@@ -602,7 +611,9 @@ impl AuditTail {
             if v["user"]["username"].as_str() != Some(self.user.as_str()) {
                 continue;
             }
-            let Some(id) = v["auditID"].as_str() else { continue };
+            let Some(id) = v["auditID"].as_str() else {
+                continue;
+            };
             if !self.seen.insert(id.to_owned()) {
                 continue;
             }
@@ -698,7 +709,11 @@ fn start_controller(args: &Args, c: &Contestant, run: &str) -> anyhow::Result<Ru
             let mut cmd = Command::new(cj.scripts.join("in-cluster-exec.sh"));
             cmd.arg(&sa_dir)
                 .arg("--")
-                .arg(args.bitnami_controller.as_ref().context("no Bitnami binary")?)
+                .arg(
+                    args.bitnami_controller
+                        .as_ref()
+                        .context("no Bitnami binary")?,
+                )
                 .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
                 .env("KUBERNETES_SERVICE_PORT", cj.apiserver_port.to_string());
             cmd
@@ -774,7 +789,9 @@ fn get(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
             return Ok(out);
         }
         out.push_str(after.get(..size).context("short chunk")?);
-        rest = after[size..].strip_prefix("\r\n").context("bad chunk end")?;
+        rest = after[size..]
+            .strip_prefix("\r\n")
+            .context("bad chunk end")?;
     }
 }
 
