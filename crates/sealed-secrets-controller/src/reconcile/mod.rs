@@ -12,7 +12,8 @@
 //! trigger retries at once. A Secret that is not ours, or immutable, is not retried on a timer:
 //! only a change (of the SealedSecret, or the Secret deleted or marked `managed`) can fix it.
 //!
-//! Each reconcile reads the Secret first: when its integrity annotation ([`crate::integrity`])
+//! Each reconcile reads the Secret first (unless the metadata watch says it does not exist, see
+//! [`index`]): when its integrity annotation ([`crate::integrity`])
 //! shows it was written by the controller for the SealedSecret as it is now and nobody changed it
 //! since, the reconcile stops there, with no RSA work, no write and no event (counted in
 //! `sealed_secrets_controller_unseal_skipped_total`). Otherwise: unseal on the blocking pool
@@ -27,6 +28,7 @@
 
 pub mod error;
 pub mod events;
+pub mod index;
 pub mod secret;
 pub mod status;
 mod watch;
@@ -45,6 +47,7 @@ use sealed_secrets::SealedSecret;
 
 use self::error::ReconcileError;
 use self::events::{Events, UNSEALED, UNSEALED_MESSAGE};
+use self::index::{SecretIndex, Writes};
 use self::secret::Plan;
 use self::status::{Outcome, SYNCED};
 use crate::config::ReconcileConfig;
@@ -84,6 +87,10 @@ pub struct Context {
     failures: Mutex<HashMap<(String, String), u32>>,
     /// resourceVersion of the Secrets as the controller last wrote or confirmed them.
     known: Mutex<HashMap<(String, String), String>>,
+    /// Which Secrets exist, from the metadata watch.
+    pub(crate) index: Mutex<SecretIndex>,
+    /// Secret writes in flight.
+    writes: Mutex<Writes>,
     /// True while this replica leads; every write checks it.
     leading: tokio::sync::watch::Receiver<bool>,
 }
@@ -106,6 +113,8 @@ impl Context {
             config,
             failures: Mutex::default(),
             known: Mutex::default(),
+            index: Mutex::default(),
+            writes: Mutex::default(),
             leading,
         }
     }
@@ -139,6 +148,36 @@ impl Context {
             .get(&key)
             .is_some_and(|rv| meta.metadata.resource_version.as_ref() == Some(rv))
     }
+
+    /// True if a write of this Secret is in flight: its watch event is held back until the write
+    /// returns (see [`index::Writes`]).
+    pub(crate) fn hold(&self, meta: &PartialObjectMeta<Secret>) -> bool {
+        lock(&self.writes).hold(
+            &meta.namespace().unwrap_or_default(),
+            &meta.name_any(),
+            meta.metadata.resource_version.as_deref(),
+        )
+    }
+
+    /// Runs the write `call` of `namespace/name`, holding back its watch events meanwhile; the
+    /// flag is true if an event held back was someone else's change.
+    async fn write<F>(&self, namespace: &str, name: &str, call: F) -> (kube::Result<Secret>, bool)
+    where
+        F: Future<Output = kube::Result<Secret>>,
+    {
+        lock(&self.writes).begin(namespace, name);
+        let result = call.await;
+        let written = result
+            .as_ref()
+            .ok()
+            .and_then(|s| s.metadata.resource_version.as_deref());
+        let foreign = lock(&self.writes).end(namespace, name, written);
+        if let Ok(secret) = &result {
+            self.remember(secret);
+            lock(&self.index).insert(namespace, name);
+        }
+        (result, foreign)
+    }
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -160,7 +199,11 @@ pub async fn reconcile(
     let namespace = sealed.namespace().unwrap_or_default();
     let name = sealed.name_any();
     tracing::debug!(namespace = %namespace, name = %name, "Updating");
-    let result = sync_secret(&sealed, &ctx).await;
+    let mut result = sync_secret(&sealed, &ctx, Read::UnlessAbsent).await;
+    if matches!(result, Ok(Sync::ExistsAfterAll)) {
+        tracing::debug!(namespace = %namespace, name = %name, "Secret appeared meanwhile; reading it");
+        result = sync_secret(&sealed, &ctx, Read::Always).await;
+    }
     if matches!(result, Err(ReconcileError::NotLeader)) || !ctx.is_leading() {
         tracing::debug!(namespace = %namespace, name = %name, "not leading; the new leader reconciles it");
         return Ok(Action::await_change());
@@ -178,13 +221,21 @@ pub async fn reconcile(
         true
     };
     let reference = sealed.object_ref(&());
+    let mut action = Action::await_change();
     match &result {
-        Ok(true) => {
+        Ok(Sync::Written { recheck }) => {
             ctx.events
                 .normal(&reference, UNSEALED, UNSEALED_MESSAGE)
-                .await
+                .await;
+            if *recheck {
+                tracing::debug!(namespace = %namespace, name = %name,
+                    "Secret changed by someone else while being written; checking it again");
+                action = Action::requeue(Duration::ZERO);
+            }
         }
-        Ok(false) => tracing::debug!(namespace = %namespace, name = %name, "secret up to date"),
+        Ok(Sync::UpToDate | Sync::ExistsAfterAll) => {
+            tracing::debug!(namespace = %namespace, name = %name, "secret up to date")
+        }
         Err(error) => {
             ctx.metrics.unseal_error(error.reason(), &namespace);
             tracing::warn!(namespace = %namespace, name = %name, reason = error.reason(), error = %error,
@@ -199,7 +250,7 @@ pub async fn reconcile(
     if result.is_ok() {
         lock(&ctx.failures).remove(&(namespace, name));
     }
-    result.map(|_| Action::await_change())
+    result.map(|_| action)
 }
 
 /// Retries with capped exponential backoff, forever; except for a Secret that is not ours or
@@ -236,12 +287,40 @@ impl Drop for Wiped {
     }
 }
 
-/// Brings the Secret up to date. `Ok(true)` if it was created or changed.
+/// What [`sync_secret`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sync {
+    /// The Secret was already up to date.
+    UpToDate,
+    /// The Secret was created or changed; `recheck` if someone else changed it meanwhile.
+    Written {
+        /// Look at the Secret again.
+        recheck: bool,
+    },
+    /// The Secret was believed absent and not read, but creating it found it exists: read it
+    /// and try again ([`Read::Always`]).
+    ExistsAfterAll,
+}
+
+/// Whether [`sync_secret`] reads the Secret first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// Unless the metadata watch says it does not exist ([`index::SecretIndex`]).
+    UnlessAbsent,
+    /// Always.
+    Always,
+}
+
+/// Brings the Secret up to date.
 ///
-/// Reads the Secret first; if its integrity annotation verifies against the SealedSecret as it is
-/// now, nothing else happens. Otherwise unseals (hint first, then the key that opened it last
-/// time), stamps the integrity annotation and writes.
-async fn sync_secret(sealed: &Arc<SealedSecret>, ctx: &Context) -> Result<bool, ReconcileError> {
+/// Reads the Secret first (unless it is known not to exist); if its integrity annotation verifies
+/// against the SealedSecret as it is now, nothing else happens. Otherwise unseals (hint first,
+/// then the key that opened it last time), stamps the integrity annotation and writes.
+async fn sync_secret(
+    sealed: &Arc<SealedSecret>,
+    ctx: &Context,
+    read: Read,
+) -> Result<Sync, ReconcileError> {
     let namespace = sealed.namespace().unwrap_or_default();
     let name = sealed.name_any();
     let uid = sealed.metadata.uid.clone().unwrap_or_default();
@@ -250,7 +329,13 @@ async fn sync_secret(sealed: &Arc<SealedSecret>, ctx: &Context) -> Result<bool, 
     // written without the annotation, and checked the slow way next time.
     let digest = integrity::spec_digest(sealed, &ctx.unsealer.options()).ok();
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
-    let existing = Wiped(api.get_opt(&name).await?);
+    let absent =
+        read == Read::UnlessAbsent && lock(&ctx.index).exists(&namespace, &name) == Some(false);
+    let existing = if absent {
+        Wiped(None)
+    } else {
+        Wiped(api.get_opt(&name).await?)
+    };
     let mut previous = None;
     if let Some(secret) = existing.0.as_ref() {
         if let Some(digest) = &digest {
@@ -258,7 +343,7 @@ async fn sync_secret(sealed: &Arc<SealedSecret>, ctx: &Context) -> Result<bool, 
                 Verdict::Verified if secret::may_manage(secret, &uid) => {
                     ctx.remember(secret);
                     ctx.metrics.unseal_skipped.inc();
-                    return Ok(false);
+                    return Ok(Sync::UpToDate);
                 }
                 Verdict::Tampered => tracing::info!(namespace = %namespace, name = %name,
                     "Secret differs from what the controller wrote (changed by someone else); restoring it"),
@@ -298,12 +383,18 @@ async fn sync_secret(sealed: &Arc<SealedSecret>, ctx: &Context) -> Result<bool, 
             let Some(body) = desired.0.as_ref() else {
                 return Err(ReconcileError::Task);
             };
-            let created = Wiped(Some(api.create(&PostParams::default(), body).await?));
-            if let Some(created) = created.0.as_ref() {
-                ctx.remember(created);
+            let (created, recheck) = ctx
+                .write(&namespace, &name, api.create(&PostParams::default(), body))
+                .await;
+            match created {
+                Ok(created) => drop(Wiped(Some(created))),
+                Err(kube::Error::Api(status)) if absent && status.code == 409 => {
+                    return Ok(Sync::ExistsAfterAll);
+                }
+                Err(e) => return Err(e.into()),
             }
             if secret::may_manage(body, &uid) {
-                Ok(true)
+                Ok(Sync::Written { recheck })
             } else {
                 // Created without an owner reference (skip-set-owner-references) and without
                 // `managed`: upstream reports it as not managed right away.
@@ -318,13 +409,17 @@ async fn sync_secret(sealed: &Arc<SealedSecret>, ctx: &Context) -> Result<bool, 
             let Some(body) = desired.0.as_ref() else {
                 return Err(ReconcileError::Task);
             };
-            match api.replace(&name, &PostParams::default(), body).await {
+            let (replaced, recheck) = ctx
+                .write(
+                    &namespace,
+                    &name,
+                    api.replace(&name, &PostParams::default(), body),
+                )
+                .await;
+            match replaced {
                 Ok(secret) => {
-                    let secret = Wiped(Some(secret));
-                    if let Some(secret) = secret.0.as_ref() {
-                        ctx.remember(secret);
-                    }
-                    Ok(true)
+                    drop(Wiped(Some(secret)));
+                    Ok(Sync::Written { recheck })
                 }
                 Err(kube::Error::Api(status)) if secret::is_immutable_error(&status.message) => {
                     Err(ReconcileError::Immutable {
@@ -338,7 +433,7 @@ async fn sync_secret(sealed: &Arc<SealedSecret>, ctx: &Context) -> Result<bool, 
             if let Some(existing) = existing.0.as_ref() {
                 ctx.remember(existing);
             }
-            Ok(false)
+            Ok(Sync::UpToDate)
         }
         Plan::Unmanaged => Err(ReconcileError::Unmanaged {
             message: secret::unmanaged_message(&name),

@@ -5,7 +5,9 @@
 //!   writes do not re-trigger it.
 //! - Secrets are watched metadata-only (no Secret data in memory); a Secret controlled by a SealedSecret, or
 //!   marked `managed`, re-queues it when deleted or changed by someone else ([`owner_of`]; changes the
-//!   controller made itself are recognised by resourceVersion). The initial list of Secrets
+//!   controller made itself are recognised by resourceVersion, also when their watch event arrives before the
+//!   write returns, see [`super::index::Writes`]). The same watch keeps the names of existing Secrets
+//!   ([`super::index::SecretIndex`]), so a Secret known to be absent is created without a read. The initial list of Secrets
 //!   triggers nothing: the initial list of SealedSecrets already queues every object, and each
 //!   reconcile reads its Secret anyway; later relists (after a watch error) do trigger.
 //! - A deleted SealedSecret drops its `condition_info` series and, with `--old-gc-behavior`, its Secret.
@@ -129,7 +131,8 @@ pub async fn run_scope(
         .touched_objects()
         .predicate_filter(change_hash, PredicateConfig::default())
         .map_ok(|sealed| ObjectRef::from_obj(&sealed));
-    let secret_triggers = secret_triggers(ctx.clone(), secret_api);
+    let secret_triggers = secret_triggers(ctx.clone(), secret_api, scope.clone());
+    let index_ctx = ctx.clone();
 
     let queue = futures::stream::select(sealed_triggers.boxed(), secret_triggers)
         .take_until(shutdown.clone().cancelled_owned());
@@ -168,13 +171,36 @@ pub async fn run_scope(
             }
         } => tracing::warn!("reconcile loop did not drain in time; abandoning it"),
     }
+    // Nobody keeps the index of this scope up to date any more.
+    lock(&index_ctx.index).reset(&scope);
 }
 
 type Triggers =
     std::pin::Pin<Box<dyn Stream<Item = Result<ObjectRef<SealedSecret>, watcher::Error>> + Send>>;
 
-/// Re-reconcile triggers from Secrets (metadata only), unless `--skip-recreate`.
-fn secret_triggers(ctx: Arc<Context>, api: Api<PartialObjectMeta<Secret>>) -> Triggers {
+/// Keeps the index of existing Secret names up to date with one watch event.
+fn index_event(ctx: &Context, scope: &WatchScope, event: &Event<PartialObjectMeta<Secret>>) {
+    let mut index = lock(&ctx.index);
+    match event {
+        Event::Init => index.reset(scope),
+        Event::InitApply(meta) | Event::Apply(meta) => {
+            index.insert(&meta.namespace().unwrap_or_default(), &meta.name_any())
+        }
+        Event::Delete(meta) => {
+            index.remove(&meta.namespace().unwrap_or_default(), &meta.name_any())
+        }
+        Event::InitDone => index.synced(scope),
+    }
+}
+
+/// Re-reconcile triggers from Secrets (metadata only), unless `--skip-recreate`; the same watch
+/// keeps the index of existing Secrets.
+fn secret_triggers(
+    ctx: Arc<Context>,
+    api: Api<PartialObjectMeta<Secret>>,
+    scope: WatchScope,
+) -> Triggers {
+    lock(&ctx.index).reset(&scope);
     if ctx.config.skip_recreate {
         return futures::stream::pending().boxed();
     }
@@ -182,13 +208,18 @@ fn secret_triggers(ctx: Arc<Context>, api: Api<PartialObjectMeta<Secret>>) -> Tr
     watcher::watcher(api, watcher::Config::default())
         .default_backoff()
         .filter_map(move |event| {
+            if let Ok(event) = &event {
+                index_event(&ctx, &scope, event);
+            }
             let trigger = match event {
                 Ok(Event::InitDone) => {
                     initial_list = false;
                     None
                 }
                 Ok(Event::InitApply(_)) if initial_list => None,
-                Ok(Event::Apply(meta) | Event::InitApply(meta)) if !ctx.is_known(&meta) => {
+                Ok(Event::Apply(meta) | Event::InitApply(meta))
+                    if !ctx.is_known(&meta) && !ctx.hold(&meta) =>
+                {
                     owner_of(&meta).map(Ok)
                 }
                 Ok(Event::Delete(meta)) => owner_of(&meta).map(Ok),
