@@ -528,8 +528,8 @@ pub fn argo_health(ss: &SealedSecret) -> &'static str {
     "Progressing"
 }
 
-/// kstatus (Flux) for a custom resource: a stale observedGeneration is InProgress; `Ready=True` is Current,
-/// `Ready=False` InProgress (kstatus' Ready fallback); `Stalled=True` Failed.
+/// kstatus (Flux) for a custom resource: a stale observedGeneration or `Reconciling=True` is InProgress;
+/// `Stalled=True` Failed; `Ready=False`/`Unknown` InProgress; otherwise (Ready=True or no Ready) Current.
 pub fn kstatus(ss: &SealedSecret) -> &'static str {
     let status = ss.status.as_ref();
     if let Some(observed) = status.and_then(|s| s.observed_generation)
@@ -537,13 +537,16 @@ pub fn kstatus(ss: &SealedSecret) -> &'static str {
     {
         return "InProgress";
     }
+    if condition(ss, "Reconciling").is_some_and(|c| c.status == "True") {
+        return "InProgress";
+    }
     if condition(ss, "Stalled").is_some_and(|c| c.status == "True") {
         return "Failed";
     }
+    // kstatus' generic rule: a resource without a Ready condition whose generation was observed is Current.
     match condition(ss, "Ready").map(|c| c.status.as_str()) {
-        Some("True") => "Current",
-        Some(_) => "InProgress",
-        None => "InProgress",
+        Some("False" | "Unknown") => "InProgress",
+        _ => "Current",
     }
 }
 

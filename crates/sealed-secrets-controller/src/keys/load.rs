@@ -151,7 +151,8 @@ impl KeyWatch {
                     self.metrics
                         .keys
                         .set(i64::try_from(self.registry.len()).unwrap_or(i64::MAX));
-                    tracing::info!(keys = self.registry.len(), source = ?source, "key secrets loaded");
+                    tracing::info!(source = ?source, from_source = listing.len(), keys = self.registry.len(),
+                        "key secrets loaded");
                 }
                 Ok(Event::Apply(mut secret)) => {
                     self.apply(source, &mut secret, &mut reported).await;

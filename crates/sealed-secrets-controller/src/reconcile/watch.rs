@@ -117,6 +117,8 @@ pub async fn run_scope(
     let synced_flag = synced.clone();
     let sealed_triggers = watcher::watcher(sealed_api, config)
         .default_backoff()
+        // The controller never reads managedFields; not caching them saves memory per object.
+        .modify(|sealed| sealed.managed_fields_mut().clear())
         .reflect(writer)
         .inspect_ok(move |event| match event {
             Event::Delete(sealed) => on_deleted(&deletions, sealed),
