@@ -12,8 +12,10 @@
 # Not a test: it never fails on the numbers.
 #   BENCH_OBJECTS=1000 BENCH_VALUES=3 BENCH_KEYS=12 BENCH_KEY_SIZE=4096
 #   BENCH_BITNAMI=1        0: our controller only
+#   BENCH_ISOLATED=1       0: no extra run of ours alone on CPU 0 (control plane on the other CPUs)
 #   BENCH_BITNAMI_QPS=""   e.g. "50": an extra Bitnami run with --kubeclient-qps 50 --kubeclient-burst 100
 #   BENCH_SETTLE=5         seconds after all-Synced before the steady RSS is read
+#   BENCH_CONTROLLER=path  our controller binary (default: the release build); for comparing builds
 # Results: target/bench/controller-scale.txt (raw key=value lines), target/bench/controller-vs-bitnami.txt
 # (summary: ratios and target verdicts); controller logs beside them.
 set -euo pipefail
@@ -79,6 +81,12 @@ EOF
   fi
 fi
 
+# Our controller alone on CPU 0, the control plane on the others (an extra run; needs 2+ CPUs and taskset).
+isolated_args=()
+if [ "${BENCH_ISOLATED:-1}" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+  isolated_args=(--isolated)
+fi
+
 dir=""
 cleanup() {
   local rc=$?
@@ -105,11 +113,11 @@ t0=$SECONDS
   [ -z "$go_rsa_ms" ] || echo "go_rsa_decrypt_ms=$go_rsa_ms"
   target/release/examples/bench_scale \
     --kubeconfig "$KUBECONFIG" \
-    --controller target/release/sealed-secrets-controller \
+    --controller "${BENCH_CONTROLLER:-target/release/sealed-secrets-controller}" \
     --objects "${BENCH_OBJECTS:-1000}" --values "${BENCH_VALUES:-3}" \
     --keys "${BENCH_KEYS:-12}" --key-size "${BENCH_KEY_SIZE:-4096}" \
     --settle-s "${BENCH_SETTLE:-5}" \
-    --log-dir "$OUT" --cluster-dir "$dir" "${bitnami_args[@]}"
+    --log-dir "$OUT" --cluster-dir "$dir" "${isolated_args[@]}" "${bitnami_args[@]}"
   echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /) bench_wall_s=$((SECONDS - t0))"
 } | tee "$OUT/controller-scale.txt"
 
@@ -174,6 +182,15 @@ target("time to all Synced, cold start (s)", "cold", "synced_s", 5)
 target("time to all Synced, restart (s)", "restart", "synced_s", 20)
 target("steady RSS after cold start (MiB)", "cold", "steady_rss_mib", 3)
 target("steady RSS after restart (MiB)", "restart", "steady_rss_mib", 3)
+print()
+print("our cold start against the ideal (values x one RSA decryption / the controller's cores; target <= 1.5x):")
+for (c, r), kv in runs.items():
+    if c.startswith("ours") and r == "cold" and "ideal_s" in kv:
+        ratio = f(kv, "ratio_to_ideal")
+        where = ("alone on 1 CPU, control plane on the other" if c == "ours-isolated"
+                 else f"sharing {kv.get('controller_cores')} CPUs with the control plane")
+        print(f"  {c} ({where}): {f(kv, 'synced_s'):.2f} s, ideal {f(kv, 'ideal_s'):.2f} s: {ratio:.2f}x: "
+              f"{'met' if ratio <= 1.5 else 'MISSED'}")
 for (c, r), kv in runs.items():
     if c.startswith("bitnami-qps") and ("ours", r) in runs:
         o = runs[("ours", r)]

@@ -101,6 +101,11 @@ struct Args {
     /// Extra Bitnami runs with `--kubeclient-qps Q --kubeclient-burst 2Q` (repeat).
     #[arg(long = "bitnami-qps")]
     bitnami_qps: Vec<u32>,
+    /// Also run our controller alone on CPU 0, with the control plane (and this program) on the other CPUs, in a
+    /// namespace of its own (`<namespace>-isolated`): how close it comes to the ideal when it does not share its
+    /// cores with the API server, as in a real cluster. Needs `--cluster-dir` and at least 2 CPUs.
+    #[arg(long)]
+    isolated: bool,
     /// Seconds to wait after all Synced before reading the steady RSS.
     #[arg(long, default_value_t = 5)]
     settle_s: u64,
@@ -120,6 +125,8 @@ struct Contestant {
     kind: Kind,
     namespace: String,
     extra_args: Vec<String>,
+    /// Run alone on CPU 0, everything else on the other CPUs.
+    isolated: bool,
 }
 
 const SERVICE_ACCOUNT: &str = "bench-controller";
@@ -142,6 +149,7 @@ async fn main() -> anyhow::Result<()> {
             kind: Kind::Ours,
             namespace: args.namespace.clone(),
             extra_args: args.controller_args.clone(),
+            isolated: false,
         });
     }
     if args.bitnami_controller.is_some() {
@@ -154,6 +162,7 @@ async fn main() -> anyhow::Result<()> {
                 kind: Kind::Bitnami,
                 namespace: args.bitnami_namespace.clone(),
                 extra_args: Vec::new(),
+                isolated: false,
             });
         }
         for q in &args.bitnami_qps {
@@ -165,11 +174,28 @@ async fn main() -> anyhow::Result<()> {
                     format!("--kubeclient-qps={q}"),
                     format!("--kubeclient-burst={}", 2 * q),
                 ],
+                isolated: false,
             });
         }
     }
 
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if args.isolated && !args.skip_ours {
+        if args.cluster_dir.is_none() || cores < 2 {
+            bail!("--isolated needs --cluster-dir and at least 2 CPUs");
+        }
+        // Right after ours, so both run under the same conditions (before Bitnami's long runs).
+        contestants.insert(
+            1,
+            Contestant {
+                label: "ours-isolated".into(),
+                kind: Kind::Ours,
+                namespace: format!("{}-isolated", args.namespace),
+                extra_args: args.controller_args.clone(),
+                isolated: true,
+            },
+        );
+    }
     println!("cores={cores}");
     println!("cpu={}", cpu_model().replace(' ', "_"));
     println!(
@@ -251,8 +277,19 @@ async fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.log_dir)?;
     let ticks = clock_ticks();
     for c in &contestants {
+        if c.isolated {
+            pin_others(&args, cores)?;
+        }
         for run in ["cold", "restart"] {
-            measure_run(&args, c, run, ticks, cores, values)?;
+            let controller_cores = if c.isolated { 1 } else { cores };
+            let result = measure_run(&args, c, run, ticks, controller_cores, values, rsa_ms);
+            if c.isolated && result.is_err() {
+                unpin_others(&args, cores);
+            }
+            result?;
+        }
+        if c.isolated {
+            unpin_others(&args, cores);
         }
         // Every SealedSecret really is Synced.
         let sealed_api: Api<SealedSecret> = Api::namespaced(client.clone(), &c.namespace);
@@ -447,9 +484,11 @@ fn measure_run(
     ticks: f64,
     cores: usize,
     values: f64,
+    rsa_ms: f64,
 ) -> anyhow::Result<()> {
     let objects = args.objects as f64;
     let plane_before = control_plane_cpu(args.cluster_dir.as_deref(), ticks);
+    let plane_each_before = control_plane_cpu_each(args.cluster_dir.as_deref(), ticks);
     let machine_before = machine_busy_cpu(ticks);
     let mut audit = args.cluster_dir.as_ref().map(|d| {
         AuditTail::new(
@@ -517,6 +556,7 @@ fn measure_run(
     let rss_synced = proc_status_kib(pid, "VmRSS:");
     let controller_cpu = cpu_seconds(pid, ticks);
     let plane_cpu = control_plane_cpu(args.cluster_dir.as_deref(), ticks) - plane_before;
+    let plane_each = control_plane_cpu_each(args.cluster_dir.as_deref(), ticks);
     let machine_cpu = machine_busy_cpu(ticks) - machine_before;
     let api = audit.as_mut().map(|a| {
         let _ = a.poll();
@@ -524,21 +564,43 @@ fn measure_run(
     });
     std::thread::sleep(Duration::from_secs(args.settle_s));
     let rss_steady = proc_status_kib(pid, "VmRSS:");
+    // The split: anonymous memory (heap, stacks) and file-backed pages (the binary's code and the shared
+    // libraries it touched); the mappings themselves are kept beside the logs for a closer look.
+    let rss_anon = proc_status_kib(pid, "RssAnon:");
+    let rss_file = proc_status_kib(pid, "RssFile:");
+    if let Ok(smaps) = std::fs::read_to_string(format!("/proc/{pid}/smaps")) {
+        let _ = std::fs::write(args.log_dir.join(format!("{}-{run}.smaps", c.label)), smaps);
+    }
     let hwm = proc_status_kib(pid, "VmHWM:");
     stop(&mut ctl.child)?;
     let mut line = format!(
         "controller={} run={run} synced_s={:.2} rsa_ops={rsa} rsa_ops_per_value={rsa_per_value} \
          reconciles={requests} skipped={skipped} peak_rss_mib={:.1} rss_at_synced_mib={:.1} \
-         steady_rss_mib={:.1} controller_cpu_s={controller_cpu:.2} control_plane_cpu_s={plane_cpu:.2} \
+         steady_rss_mib={:.1} steady_rss_anon_mib={:.1} steady_rss_file_mib={:.1} controller_cpu_s={controller_cpu:.2} control_plane_cpu_s={plane_cpu:.2} \
          other_cpu_s={:.2} controller_alone_s={:.2}",
         c.label,
         done.as_secs_f64(),
         hwm as f64 / 1024.0,
         rss_synced as f64 / 1024.0,
         rss_steady as f64 / 1024.0,
+        rss_anon as f64 / 1024.0,
+        rss_file as f64 / 1024.0,
         (machine_cpu - controller_cpu - plane_cpu).max(0.0),
         controller_cpu / cores as f64,
     );
+    // The ideal for this run: every value one RSA decryption, spread over the controller's cores.
+    let ideal = values * rsa_ms / 1000.0 / cores as f64;
+    line.push_str(&format!(
+        " controller_cores={cores} ideal_s={ideal:.2} ratio_to_ideal={:.2}",
+        done.as_secs_f64() / ideal
+    ));
+    line.push_str(" control_plane_cpu_by_process=");
+    let each: Vec<String> = CONTROL_PLANE
+        .iter()
+        .zip(plane_each.iter().zip(plane_each_before))
+        .map(|(n, (after, before))| format!("{n}={:.2}", after - before))
+        .collect();
+    line.push_str(&each.join(","));
     if let Some(api) = api {
         let total: u64 = api.values().sum();
         line.push_str(&format!(" api_requests={total} api_by_request="));
@@ -639,6 +701,44 @@ struct Running {
     stdout_log: PathBuf,
 }
 
+/// Moves the control plane (all threads) and this program off CPU 0, which the isolated controller gets alone.
+fn pin_others(args: &Args, cores: usize) -> anyhow::Result<()> {
+    set_affinity(args, &format!("1-{}", cores - 1))
+}
+
+/// Gives the control plane and this program all CPUs back.
+fn unpin_others(args: &Args, cores: usize) {
+    if let Err(e) = set_affinity(args, &format!("0-{}", cores - 1)) {
+        eprintln!("bench_scale: could not restore CPU affinity: {e:#}");
+    }
+}
+
+fn set_affinity(args: &Args, cpus: &str) -> anyhow::Result<()> {
+    let dir = args.cluster_dir.as_ref().context("no cluster dir")?;
+    let mut pids = vec![std::process::id()];
+    for n in CONTROL_PLANE {
+        let pid = std::fs::read_to_string(dir.join(format!("pids/{n}.pid")))
+            .with_context(|| format!("pid file of {n}"))?;
+        // "PID STARTTIME"
+        let pid = pid.split_whitespace().next().unwrap_or_default();
+        pids.push(
+            pid.parse()
+                .with_context(|| format!("pid of {n}: {pid:?}"))?,
+        );
+    }
+    for pid in pids {
+        let status = Command::new("taskset")
+            .args(["-a", "-p", "-c", cpus, &pid.to_string()])
+            .stdout(Stdio::null())
+            .status()
+            .context("running taskset")?;
+        if !status.success() {
+            bail!("taskset -a -p -c {cpus} {pid} failed ({status})");
+        }
+    }
+    Ok(())
+}
+
 /// Occurrences of `needle` in a (log) file.
 fn count_in_file(path: &Path, needle: &str) -> usize {
     std::fs::read(path).map_or(0, |b| {
@@ -687,7 +787,13 @@ fn start_controller(args: &Args, c: &Contestant, run: &str) -> anyhow::Result<Ru
                 }
                 None => args.kubeconfig.clone(),
             };
-            let mut cmd = Command::new(&args.controller);
+            let mut cmd = if c.isolated {
+                let mut cmd = Command::new("taskset");
+                cmd.args(["-c", "0"]).arg(&args.controller);
+                cmd
+            } else {
+                Command::new(&args.controller)
+            };
             cmd.arg(format!("--kubeconfig={}", kubeconfig.display()));
             cmd
         }
@@ -873,13 +979,20 @@ fn machine_busy_cpu(ticks: f64) -> f64 {
 /// CPU time of the control plane's processes (`etcd`, `kube-apiserver`, `kube-controller-manager` in
 /// `<dir>/pids/`; not the controllers this program tracks there).
 fn control_plane_cpu(dir: Option<&std::path::Path>, ticks: f64) -> f64 {
-    let Some(dir) = dir else { return 0.0 };
-    ["etcd", "kube-apiserver", "kube-controller-manager"]
-        .iter()
-        .filter_map(|n| std::fs::read_to_string(dir.join(format!("pids/{n}.pid"))).ok())
-        .filter_map(|s| s.split_whitespace().next()?.parse::<u32>().ok())
-        .map(|pid| cpu_seconds(pid, ticks))
-        .sum()
+    control_plane_cpu_each(dir, ticks).iter().sum()
+}
+
+const CONTROL_PLANE: [&str; 3] = ["etcd", "kube-apiserver", "kube-controller-manager"];
+
+/// CPU time of each control-plane process, in the order of [`CONTROL_PLANE`] (0 for one not found).
+fn control_plane_cpu_each(dir: Option<&std::path::Path>, ticks: f64) -> [f64; 3] {
+    let Some(dir) = dir else { return [0.0; 3] };
+    CONTROL_PLANE.map(|n| {
+        std::fs::read_to_string(dir.join(format!("pids/{n}.pid")))
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<u32>().ok())
+            .map_or(0.0, |pid| cpu_seconds(pid, ticks))
+    })
 }
 
 fn cpu_model() -> String {

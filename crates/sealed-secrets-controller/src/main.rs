@@ -41,7 +41,11 @@ fn main() -> ExitCode {
         }
     };
     logging::init(&config.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One thread runs all async work (watches, reconciles, HTTP): it needs a fraction of a core, while the RSA
+    // work, which needs all of them, runs on the blocking pool (bounded by the unsealer's slots). One async
+    // thread also means one malloc arena for the caches and watch traffic instead of one per worker thread,
+    // each keeping its own share of freed memory: a smaller resident size for good.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

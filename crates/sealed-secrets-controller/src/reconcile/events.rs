@@ -9,6 +9,7 @@
 //! reconcile: a rejected event is logged at warn level once. Every event is also logged.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -51,11 +52,54 @@ impl EventType {
     }
 }
 
-/// (namespace, kind, name, uid, type, reason, message) of an event, for aggregation.
-type EventKey = (String, String, String, String, EventType, String, String);
+/// Expired entries of the aggregation cache are dropped at most this often.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Hash of (namespace, kind, name, uid, type, reason, message) of an event, for aggregation. A hash
+/// rather than the strings themselves keeps the cache small (one entry per object unsealed within
+/// the window, i.e. every SealedSecret after a start); it is keyed randomly per process, so nobody
+/// can craft two events that share an entry.
+type EventKey = u64;
 
 /// Name, count and time of the last publication of an aggregated event.
 type Published = (String, i32, Instant);
+
+/// The aggregation cache: the last publication per event, and when expired ones were last dropped.
+struct Recent {
+    hasher: RandomState,
+    published: HashMap<EventKey, Published>,
+    pruned: Instant,
+}
+
+impl Recent {
+    fn key(&self, parts: (&str, &str, &str, &str, EventType, &str, &str)) -> EventKey {
+        self.hasher.hash_one(parts)
+    }
+
+    /// The last publication of `key` within the window.
+    fn get(&mut self, key: EventKey) -> Option<Published> {
+        if self.pruned.elapsed() >= PRUNE_INTERVAL {
+            self.published
+                .retain(|_, (_, _, at)| at.elapsed() < AGGREGATION_WINDOW);
+            self.published.shrink_to_fit();
+            self.pruned = Instant::now();
+        }
+        self.published
+            .get(&key)
+            .filter(|(_, _, at)| at.elapsed() < AGGREGATION_WINDOW)
+            .cloned()
+    }
+}
+
+impl Default for Recent {
+    fn default() -> Self {
+        Recent {
+            hasher: RandomState::new(),
+            published: HashMap::new(),
+            pruned: Instant::now(),
+        }
+    }
+}
 
 /// Publishes events; cheap to clone.
 #[derive(Clone)]
@@ -63,7 +107,7 @@ pub struct Events {
     client: Client,
     host: Option<String>,
     /// Event name, count and time of the last publication, per key.
-    recent: Arc<Mutex<HashMap<EventKey, Published>>>,
+    recent: Arc<Mutex<Recent>>,
     /// Set after the first rejected publication, so a missing permission is reported once.
     warned: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -107,24 +151,24 @@ impl Events {
         let message = truncate(message, 1000);
         tracing::info!(object = %format!("{kind}/{namespace}/{name}"), event_type = type_.as_str(), reason,
             message = %message, "Event");
-        let key: EventKey = (
-            namespace.clone(),
-            kind,
-            name.clone(),
-            regarding.uid.clone().unwrap_or_default(),
-            type_,
-            reason.to_owned(),
-            message.clone(),
-        );
         let now = Time(jiff::Timestamp::now());
         let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
+        let key;
         let previous = {
             let mut recent = self
                 .recent
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            recent.retain(|_, (_, _, at)| at.elapsed() < AGGREGATION_WINDOW);
-            recent.get(&key).cloned()
+            key = recent.key((
+                &namespace,
+                &kind,
+                &name,
+                regarding.uid.as_deref().unwrap_or_default(),
+                type_,
+                reason,
+                &message,
+            ));
+            recent.get(key)
         };
         let result = match previous {
             Some((event_name, count, _)) => {
@@ -169,7 +213,9 @@ impl Events {
                     .recent
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                recent.insert(key, (event_name, count, Instant::now()));
+                recent
+                    .published
+                    .insert(key, (event_name, count, Instant::now()));
             }
             Err(error) => {
                 if !self.warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
@@ -182,7 +228,7 @@ impl Events {
                     .recent
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                recent.remove(&key);
+                recent.published.remove(&key);
             }
         }
     }
@@ -202,6 +248,68 @@ fn truncate(s: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn aggregation_key_tells_events_apart() {
+        let mut recent = Recent::default();
+        let parts = (
+            "ns",
+            "SealedSecret",
+            "s",
+            "uid-1",
+            EventType::Normal,
+            UNSEALED,
+            "m",
+        );
+        let key = recent.key(parts);
+        assert_eq!(key, recent.key(parts));
+        assert_ne!(
+            key,
+            recent.key((
+                "ns",
+                "SealedSecret",
+                "s",
+                "uid-2",
+                EventType::Normal,
+                UNSEALED,
+                "m"
+            ))
+        );
+        assert_ne!(
+            key,
+            recent.key((
+                "ns",
+                "SealedSecret",
+                "s",
+                "uid-1",
+                EventType::Warning,
+                UNSEALED,
+                "m"
+            ))
+        );
+        assert_ne!(
+            key,
+            recent.key((
+                "ns",
+                "SealedSecret",
+                "s",
+                "uid-1",
+                EventType::Normal,
+                UNSEALED,
+                "n"
+            ))
+        );
+        assert_eq!(recent.get(key), None);
+        recent
+            .published
+            .insert(key, ("s.1".to_owned(), 1, Instant::now()));
+        assert_eq!(
+            recent.get(key).map(|(name, count, _)| (name, count)),
+            Some(("s.1".to_owned(), 1))
+        );
+    }
+
     #[test]
     fn truncate_respects_char_boundaries() {
         assert_eq!(super::truncate("abc", 10), "abc");

@@ -83,6 +83,16 @@ fn on_deleted(ctx: &Arc<Context>, sealed: &SealedSecret) {
 }
 
 /// Longest wait for in-flight reconciles after shutdown before the loop is abandoned.
+/// Objects per page of the initial (and every re-)list of SealedSecrets and Secrets. kube's default of 500 makes
+/// the controller hold a whole page as one response body plus its parsed objects at once (about 1.5 MB of
+/// JSON for 500 SealedSecrets of 3 RSA-4096 values); memory freed after that start-up peak mostly stays with
+/// the process, so the page size sets a good part of its resident size for good. 100 costs a few more LIST
+/// requests (10 instead of 2 for 1,000 objects).
+const LIST_PAGE_SIZE: u32 = 100;
+
+/// Written by client-side `kubectl apply`: the whole applied object again.
+const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
 const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Runs the reconcile loop of one scope until `shutdown` is cancelled (in-flight reconciles get
@@ -104,7 +114,7 @@ pub async fn run_scope(
         ),
     };
     tracing::info!(scope = ?scope, "Starting informer");
-    let mut config = watcher::Config::default();
+    let mut config = watcher::Config::default().page_size(LIST_PAGE_SIZE);
     if let Some(selector) = &ctx.config.label_selector {
         config = config.labels(selector);
     }
@@ -117,8 +127,14 @@ pub async fn run_scope(
     let synced_flag = synced.clone();
     let sealed_triggers = watcher::watcher(sealed_api, config)
         .default_backoff()
-        // The controller never reads managedFields; not caching them saves memory per object.
-        .modify(|sealed| sealed.managed_fields_mut().clear())
+        // The controller never reads managedFields nor kubectl's copy of the whole object (client-side
+        // `kubectl apply` and Argo CD leave one, as big as the object); not caching them saves memory per object.
+        .modify(|sealed| {
+            sealed.managed_fields_mut().clear();
+            if let Some(annotations) = sealed.metadata.annotations.as_mut() {
+                annotations.remove(LAST_APPLIED_ANNOTATION);
+            }
+        })
         .reflect(writer)
         .inspect_ok(move |event| match event {
             Event::Delete(sealed) => on_deleted(&deletions, sealed),
@@ -207,7 +223,7 @@ fn secret_triggers(
         return futures::stream::pending().boxed();
     }
     let mut initial_list = true;
-    watcher::watcher(api, watcher::Config::default())
+    watcher::watcher(api, watcher::Config::default().page_size(LIST_PAGE_SIZE))
         .default_backoff()
         .filter_map(move |event| {
             if let Ok(event) = &event {
