@@ -487,7 +487,6 @@ fn measure_run(
     rsa_ms: f64,
 ) -> anyhow::Result<()> {
     let objects = args.objects as f64;
-    let plane_before = control_plane_cpu(args.cluster_dir.as_deref(), ticks);
     let plane_each_before = control_plane_cpu_each(args.cluster_dir.as_deref(), ticks);
     let machine_before = machine_busy_cpu(ticks);
     let mut audit = args.cluster_dir.as_ref().map(|d| {
@@ -555,8 +554,8 @@ fn measure_run(
     let requests = metric(&text, "sealed_secrets_controller_unseal_requests_total");
     let rss_synced = proc_status_kib(pid, "VmRSS:");
     let controller_cpu = cpu_seconds(pid, ticks);
-    let plane_cpu = control_plane_cpu(args.cluster_dir.as_deref(), ticks) - plane_before;
     let plane_each = control_plane_cpu_each(args.cluster_dir.as_deref(), ticks);
+    let plane_cpu = plane_each.iter().sum::<f64>() - plane_each_before.iter().sum::<f64>();
     let machine_cpu = machine_busy_cpu(ticks) - machine_before;
     let api = audit.as_mut().map(|a| {
         let _ = a.poll();
@@ -976,12 +975,7 @@ fn machine_busy_cpu(ticks: f64) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// CPU time of the control plane's processes (`etcd`, `kube-apiserver`, `kube-controller-manager` in
-/// `<dir>/pids/`; not the controllers this program tracks there).
-fn control_plane_cpu(dir: Option<&std::path::Path>, ticks: f64) -> f64 {
-    control_plane_cpu_each(dir, ticks).iter().sum()
-}
-
+/// The control plane's processes (their PIDs in `<dir>/pids/`; not the controllers this program tracks there).
 const CONTROL_PLANE: [&str; 3] = ["etcd", "kube-apiserver", "kube-controller-manager"];
 
 /// CPU time of each control-plane process, in the order of [`CONTROL_PLANE`] (0 for one not found).
