@@ -60,8 +60,10 @@ pub fn run(run: &Run, key_files: &[PathBuf]) -> Result<()> {
             "pass a SealedSecret manifest with -f FILE or on stdin",
         ));
     }
+    // The user holds the private key and reads the result: template errors keep their detail.
     let options = UnsealOptions {
         accept_deprecated_v1_data: false,
+        template_error_detail: true,
     };
     let mut objects = Vec::with_capacity(sealed.len());
     for (position, sealed) in &sealed {

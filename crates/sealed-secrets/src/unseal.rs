@@ -13,9 +13,33 @@
 //!
 //! Failures are collected per item and reported in upstream's format: one line per distinct
 //! message, followed by the item keys that produced it, e.g. `no key could decrypt secret (foo, bar)`.
+//!
+//! # What a failure may say
+//!
+//! Callers such as the controller show these errors to people who may not read the Secret (in
+//! a SealedSecret's status, in Events, in logs, in HTTP answers). So no error carries anything
+//! computed from a decrypted value:
+//! - templates render only once every value has decrypted, and a template that fails while
+//!   rendering is reported without its reason or position (which could depend on the values)
+//!   and without saying which template failed: one static message naming every template item.
+//!   Only [`UnsealOptions::template_error_detail`] (for `kubeseal --recovery-unseal`, whose user
+//!   holds the private key) keeps the detail. Parse errors depend on the template text alone and
+//!   are always reported in full;
+//! - the deprecated `spec.data` blob that does not hold a Secret is reported with a static message.
+//!
+//! So whoever can submit a SealedSecret learns at most one bit per attempt from the outcome:
+//! whether it unsealed.
+//!
+//! # Bounded work
+//!
+//! Every call spends at most [`Limits::rsa_operations`] RSA decryptions and one shared template
+//! [`template::Limits`] budget for all of `spec.template.data` (at most
+//! [`Limits::template_items`] of them); [`Budget::cancelled_by`] stops it between two RSA
+//! operations. [`verify`] decrypts without rendering anything, for `/v1/verify`.
 
 use std::collections::BTreeMap;
 use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -27,7 +51,7 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::crypto;
 use crate::keys::{Fingerprint, PrivateKey};
 use crate::scope::Scope;
-use crate::template::{self, TemplateError};
+use crate::template::{self, Session, TemplateError};
 use crate::types::{API_VERSION, KIND, SealedSecret};
 
 /// Template annotation that stops the owner reference from being set.
@@ -40,13 +64,82 @@ pub struct UnsealOptions {
     /// Accept the deprecated whole-Secret `spec.data` format (controller flag
     /// `--accept-deprecated-v1-data`, default true; recovery never accepts it).
     pub accept_deprecated_v1_data: bool,
+    /// Keep the reason and position of a template that fails while rendering. Off by default:
+    /// they can depend on the decrypted values, so only a caller that holds the private key and
+    /// shows the error to nobody else (`kubeseal --recovery-unseal`) may turn it on.
+    pub template_error_detail: bool,
 }
 
 impl Default for UnsealOptions {
     fn default() -> Self {
         UnsealOptions {
             accept_deprecated_v1_data: true,
+            template_error_detail: false,
         }
+    }
+}
+
+/// The most one unseal (or verify) may spend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// RSA-OAEP decryption attempts, successful or not.
+    pub rsa_operations: u64,
+    /// Items of `spec.template.data`.
+    pub template_items: usize,
+    /// What all the templates of the object may spend together.
+    pub templates: template::Limits,
+}
+
+/// RSA attempts per object by default: about 4 s of RSA-4096 work on one core, and more than
+/// any object sealed by kubeseal needs (one attempt per value with a key hint, values + keys - 1
+/// without one when all values share a key).
+pub const DEFAULT_RSA_OPERATIONS: u64 = 2048;
+
+impl Default for Limits {
+    /// 2,048 RSA attempts; 1,000 templates sharing 2,000,000 steps, 32 MiB of values, 1 MiB of
+    /// output (the Kubernetes Secret size limit) and 2 s of wall-clock time.
+    fn default() -> Self {
+        Limits {
+            rsa_operations: DEFAULT_RSA_OPERATIONS,
+            template_items: 1000,
+            templates: template::Limits {
+                steps: 2_000_000,
+                value_bytes: 32 << 20,
+                output_bytes: 1 << 20,
+                time: Some(std::time::Duration::from_secs(2)),
+            },
+        }
+    }
+}
+
+/// The [`Limits`] of one call, and what may cancel it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Budget<'a> {
+    /// The limits.
+    pub limits: Limits,
+    cancelled: Option<&'a AtomicBool>,
+}
+
+impl<'a> Budget<'a> {
+    /// A budget of `limits`, never cancelled.
+    pub fn new(limits: Limits) -> Budget<'a> {
+        Budget {
+            limits,
+            cancelled: None,
+        }
+    }
+
+    /// Stops the work (with [`UnsealError::Cancelled`]) once `flag` is set, checked before
+    /// every RSA operation: the caller sets it when nobody waits for the answer any more.
+    pub fn cancelled_by(self, flag: &'a AtomicBool) -> Budget<'a> {
+        Budget {
+            cancelled: Some(flag),
+            ..self
+        }
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.cancelled.is_some_and(|f| f.load(Ordering::Relaxed))
     }
 }
 
@@ -59,8 +152,8 @@ pub struct UnsealStats {
     pub opened_with: Option<Fingerprint>,
 }
 
-/// An unsealed Secret. Its data values are zeroized when it is dropped.
-#[derive(Debug)]
+/// An unsealed Secret. Its data values are zeroized when it is dropped, and `Debug` shows its
+/// metadata and item names, never a value.
 pub struct UnsealedSecret {
     secret: Secret,
 }
@@ -69,6 +162,20 @@ impl UnsealedSecret {
     /// The Secret.
     pub fn secret(&self) -> &Secret {
         &self.secret
+    }
+}
+
+impl std::fmt::Debug for UnsealedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnsealedSecret")
+            .field("namespace", &self.secret.metadata.namespace)
+            .field("name", &self.secret.metadata.name)
+            .field("type", &self.secret.type_)
+            .field(
+                "items",
+                &self.secret.data.iter().flatten().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
     }
 }
 
@@ -96,6 +203,11 @@ pub fn zeroize_data(secret: &mut Secret) {
     }
 }
 
+/// The message of a template that failed while rendering, when its detail is withheld.
+pub const TEMPLATE_FAILED: &str = "a template of spec.template.data failed while rendering; \
+which one and why are not reported, since that could reveal the secret values (templates are \
+rendered only once every value has decrypted; check them with kubeseal --recovery-unseal)";
+
 /// Why one item of `encryptedData` or `template.data` failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -112,9 +224,15 @@ pub enum ItemError {
     /// None of the keys decrypted the value (wrong key, wrong scope, or corrupted ciphertext).
     #[error("no key could decrypt secret")]
     NoKey,
-    /// A `template.data` entry failed to parse or render.
+    /// A `template.data` entry does not parse. Parsing reads the template text only, so the
+    /// error is reported in full.
     #[error(transparent)]
-    Template(#[from] TemplateError),
+    TemplateParse(TemplateError),
+    /// A `template.data` entry failed while rendering. The detail is kept only with
+    /// [`UnsealOptions::template_error_detail`]; without it, every template item gets this
+    /// error, so the message does not say which one failed.
+    #[error("{}", .0.as_ref().map_or_else(|| TEMPLATE_FAILED.to_owned(), ToString::to_string))]
+    TemplateRender(Option<TemplateError>),
 }
 
 /// Why a SealedSecret could not be unsealed.
@@ -146,12 +264,34 @@ pub enum UnsealError {
         /// Offset of the first bad byte.
         offset: usize,
     },
-    /// The deprecated `spec.data` blob decrypted but is not a JSON Secret.
-    #[error("deprecated 'data' field does not hold a Secret: {reason}")]
-    LegacyDecode {
-        /// The JSON decoder's complaint (positions only, never content).
-        reason: String,
+    /// The deprecated `spec.data` blob decrypted but is not a JSON Secret (no detail: it would
+    /// describe the decrypted bytes).
+    #[error("deprecated 'data' field does not hold a Secret")]
+    LegacyDecode,
+    /// Decrypting would take more RSA attempts than [`Limits::rsa_operations`].
+    #[error(
+        "unsealing needs more than {limit} RSA decryption attempts ({values} values, {keys} keys); \
+         re-encrypt it (kubeseal --re-encrypt) so that every value is sealed with the latest key"
+    )]
+    RsaBudget {
+        /// The limit.
+        limit: u64,
+        /// Encrypted values of the object.
+        values: usize,
+        /// Keys held.
+        keys: usize,
     },
+    /// `spec.template.data` has more items than [`Limits::template_items`].
+    #[error("spec.template.data has {count} items, more than the {max} allowed")]
+    TooManyTemplates {
+        /// Items present.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The caller cancelled the work (see [`Budget::cancelled_by`]).
+    #[error("unsealing was cancelled")]
+    Cancelled,
 }
 
 impl UnsealError {
@@ -165,6 +305,14 @@ impl UnsealError {
             UnsealError::LegacyNoKey => true,
             _ => false,
         }
+    }
+
+    /// True if the object asks for more work than the limits allow: retrying cannot help.
+    pub fn is_over_budget(&self) -> bool {
+        matches!(
+            self,
+            UnsealError::RsaBudget { .. } | UnsealError::TooManyTemplates { .. }
+        )
     }
 }
 
@@ -185,24 +333,34 @@ fn render_item_errors(errors: &[(String, ItemError)]) -> String {
         .join("\n")
 }
 
-/// Unseals `sealed` with `keys`, tried in the given order (put the hinted key first).
+/// Unseals `sealed` with `keys`, tried in the given order (put the hinted key first), within the
+/// default [`Limits`].
 pub fn unseal(
     sealed: &SealedSecret,
     keys: &[&PrivateKey],
     options: &UnsealOptions,
 ) -> Result<UnsealedSecret, UnsealError> {
-    unseal_counted(sealed, keys, options, &mut UnsealStats::default())
+    unseal_counted(
+        sealed,
+        keys,
+        options,
+        &Budget::default(),
+        &mut UnsealStats::default(),
+    )
 }
 
-/// [`unseal`], also reporting the RSA work done and the key that opened the values.
+/// [`unseal`] within `budget`, also reporting the RSA work done and the key that opened the
+/// values.
 pub fn unseal_counted(
     sealed: &SealedSecret,
     keys: &[&PrivateKey],
     options: &UnsealOptions,
+    budget: &Budget<'_>,
     stats: &mut UnsealStats,
 ) -> Result<UnsealedSecret, UnsealError> {
     let scope = Scope::from_annotations(sealed.metadata.annotations.as_ref());
     let label = scope.label(sealed.namespace_or_empty(), sealed.name_or_empty());
+    let mut rsa = Rsa::new(keys, budget, stats, values_of(sealed));
     let mut secret = match &sealed.spec.data {
         Some(blob) => {
             if !options.accept_deprecated_v1_data {
@@ -211,9 +369,9 @@ pub fn unseal_counted(
             if !sealed.spec.encrypted_data.is_empty() {
                 return Err(UnsealError::BothDataFields);
             }
-            unseal_legacy(blob, keys, &label, stats)?
+            unseal_legacy(blob, &label, &mut rsa)?
         }
-        None => unseal_items(sealed, keys, &label, stats)?,
+        None => unseal_items(sealed, &label, options, budget, &mut rsa)?,
     };
     secret.metadata.name = sealed.metadata.name.clone();
     secret.metadata.namespace = sealed.metadata.namespace.clone();
@@ -227,6 +385,58 @@ pub fn unseal_counted(
         secret.metadata.owner_references = Some(vec![owner_reference(sealed)]);
     }
     Ok(UnsealedSecret { secret })
+}
+
+/// Checks that every value of `sealed` decrypts with one of `keys`, and nothing more: no
+/// template is parsed or rendered and the plaintexts are wiped at once. This is the whole of
+/// `/v1/verify`'s answer. Stops at the first value that does not decrypt (reported as the only
+/// failing item).
+pub fn verify(
+    sealed: &SealedSecret,
+    keys: &[&PrivateKey],
+    options: &UnsealOptions,
+    budget: &Budget<'_>,
+    stats: &mut UnsealStats,
+) -> Result<(), UnsealError> {
+    let scope = Scope::from_annotations(sealed.metadata.annotations.as_ref());
+    let label = scope.label(sealed.namespace_or_empty(), sealed.name_or_empty());
+    let mut rsa = Rsa::new(keys, budget, stats, values_of(sealed));
+    if let Some(blob) = &sealed.spec.data {
+        if !options.accept_deprecated_v1_data {
+            return Err(UnsealError::DeprecatedDataRejected);
+        }
+        if !sealed.spec.encrypted_data.is_empty() {
+            return Err(UnsealError::BothDataFields);
+        }
+        let mut secret = unseal_legacy(blob, &label, &mut rsa)?;
+        zeroize_data(&mut secret);
+        return Ok(());
+    }
+    let fail = |item: &str, error: ItemError| UnsealError::Items {
+        errors: vec![(item.to_owned(), error)],
+        keys_tried: keys.len(),
+    };
+    if let Some(item) = sealed.spec.invalid_items.first() {
+        return Err(fail(item, ItemError::NotAString));
+    }
+    for (item, encoded) in &sealed.spec.encrypted_data {
+        let ciphertext = BASE64.decode(encoded).map_err(|e| {
+            fail(
+                item,
+                ItemError::Base64 {
+                    offset: base64_offset(&e),
+                },
+            )
+        })?;
+        if rsa.decrypt(&ciphertext, &label)?.is_none() {
+            return Err(fail(item, ItemError::NoKey));
+        }
+    }
+    Ok(())
+}
+
+fn values_of(sealed: &SealedSecret) -> usize {
+    sealed.spec.encrypted_data.len() + usize::from(sealed.spec.data.is_some())
 }
 
 /// The controller owner reference from a Secret to its SealedSecret.
@@ -243,14 +453,14 @@ pub fn owner_reference(sealed: &SealedSecret) -> OwnerReference {
 
 fn unseal_items(
     sealed: &SealedSecret,
-    keys: &[&PrivateKey],
     label: &[u8],
-    stats: &mut UnsealStats,
+    options: &UnsealOptions,
+    budget: &Budget<'_>,
+    rsa: &mut Rsa<'_, '_>,
 ) -> Result<Secret, UnsealError> {
     let template = &sealed.spec.template;
     let mut errors: Vec<(String, ItemError)> = Vec::new();
-    let mut data: BTreeMap<String, ByteString> = BTreeMap::new();
-    let mut order: Vec<&PrivateKey> = keys.to_vec();
+    let mut data = ZeroizeOnDrop(BTreeMap::new());
 
     for key in &sealed.spec.invalid_items {
         errors.push((key.clone(), ItemError::NotAString));
@@ -268,37 +478,33 @@ fn unseal_items(
                 continue;
             }
         };
-        match decrypt_any(&mut order, &ciphertext, label, stats) {
+        match rsa.decrypt(&ciphertext, label)? {
             Some(plaintext) => {
-                data.insert(item.clone(), ByteString(plaintext.to_vec()));
+                data.0.insert(item.clone(), plaintext.to_vec());
             }
             None => errors.push((item.clone(), ItemError::NoKey)),
         }
     }
 
-    if let Some(templates) = template.data.as_ref().filter(|t| !t.is_empty()) {
-        // Templates see the decrypted values only; their outputs are added after all rendered.
-        let context = ZeroizeOnDrop(data.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect());
-        for (item, source) in templates {
-            match template::render_bytes(source, &context.0) {
-                Ok(rendered) => {
-                    data.insert(item.clone(), ByteString(rendered.to_vec()));
-                }
-                Err(e) => errors.push((item.clone(), ItemError::Template(e))),
-            }
-        }
+    // Templates only render over values that all decrypted: a template never runs on a partial
+    // set of values, and an object that does not decrypt costs no template work.
+    if errors.is_empty()
+        && let Some(templates) = template.data.as_ref().filter(|t| !t.is_empty())
+    {
+        render_templates(templates, &mut data.0, options, budget, &mut errors)?;
     }
 
     if !errors.is_empty() {
-        for value in data.values_mut() {
-            value.0.zeroize();
-        }
         errors.sort_by(|a, b| a.0.cmp(&b.0));
         return Err(UnsealError::Items {
             errors,
-            keys_tried: keys.len(),
+            keys_tried: rsa.keys.len(),
         });
     }
+    let data: BTreeMap<String, ByteString> = std::mem::take(&mut data.0)
+        .into_iter()
+        .map(|(k, v)| (k, ByteString(v)))
+        .collect();
     Ok(Secret {
         metadata: template.metadata.clone(),
         type_: template.type_.clone(),
@@ -308,46 +514,134 @@ fn unseal_items(
     })
 }
 
-fn unseal_legacy(
-    blob: &str,
-    keys: &[&PrivateKey],
-    label: &[u8],
-    stats: &mut UnsealStats,
-) -> Result<Secret, UnsealError> {
+/// Renders every template over the decrypted values within one shared budget; outputs override
+/// items of the same key once all have rendered. Parse errors are reported per item; the first
+/// failure while rendering stops the rest and is reported as [`ItemError::TemplateRender`] on
+/// every template item (with its detail only if the options ask for it).
+fn render_templates(
+    templates: &BTreeMap<String, String>,
+    data: &mut BTreeMap<String, Vec<u8>>,
+    options: &UnsealOptions,
+    budget: &Budget<'_>,
+    errors: &mut Vec<(String, ItemError)>,
+) -> Result<(), UnsealError> {
+    let max = budget.limits.template_items;
+    if templates.len() > max {
+        return Err(UnsealError::TooManyTemplates {
+            count: templates.len(),
+            max,
+        });
+    }
+    let mut parsed = Vec::with_capacity(templates.len());
+    for (item, source) in templates {
+        match template::parse(source) {
+            Ok(tree) => parsed.push((item, source, tree)),
+            Err(e) => errors.push((item.clone(), ItemError::TemplateParse(e))),
+        }
+    }
+    if !errors.is_empty() {
+        return Ok(());
+    }
+    let mut session = Session::new(budget.limits.templates);
+    let mut outputs = ZeroizeOnDrop(BTreeMap::new());
+    for (item, source, tree) in &parsed {
+        if budget.is_cancelled() {
+            return Err(UnsealError::Cancelled);
+        }
+        match session.render_parsed(source, tree, data) {
+            Ok(rendered) => {
+                outputs.0.insert((*item).clone(), rendered.to_vec());
+            }
+            Err(e) => {
+                if options.template_error_detail {
+                    errors.push(((*item).clone(), ItemError::TemplateRender(Some(e))));
+                } else {
+                    errors.extend(
+                        templates
+                            .keys()
+                            .map(|k| (k.clone(), ItemError::TemplateRender(None))),
+                    );
+                }
+                return Ok(());
+            }
+        }
+    }
+    for (item, rendered) in std::mem::take(&mut outputs.0) {
+        // The decrypted value a template output replaces is wiped as it is dropped.
+        if let Some(mut replaced) = data.insert(item, rendered) {
+            replaced.zeroize();
+        }
+    }
+    Ok(())
+}
+
+fn unseal_legacy(blob: &str, label: &[u8], rsa: &mut Rsa<'_, '_>) -> Result<Secret, UnsealError> {
     let ciphertext = BASE64.decode(blob).map_err(|e| UnsealError::LegacyBase64 {
         offset: base64_offset(&e),
     })?;
-    let mut order = keys.to_vec();
-    let plaintext =
-        decrypt_any(&mut order, &ciphertext, label, stats).ok_or(UnsealError::LegacyNoKey)?;
-    serde_json::from_slice::<Secret>(&plaintext).map_err(|e| UnsealError::LegacyDecode {
-        reason: format!("invalid JSON at line {} column {}", e.line(), e.column()),
-    })
+    let plaintext = rsa
+        .decrypt(&ciphertext, label)?
+        .ok_or(UnsealError::LegacyNoKey)?;
+    serde_json::from_slice::<Secret>(&plaintext).map_err(|_| UnsealError::LegacyDecode)
 }
 
-/// Tries each key in `order`; on success moves the key that worked to the front, so the rest of
-/// the object's values try it first.
-fn decrypt_any(
-    order: &mut [&PrivateKey],
-    ciphertext: &[u8],
-    label: &[u8],
-    stats: &mut UnsealStats,
-) -> Option<Zeroizing<Vec<u8>>> {
-    if !plausible_ciphertext(ciphertext) {
-        return None;
-    }
-    for index in 0..order.len() {
-        let key = order[index];
-        stats.rsa_operations += 1;
-        if let Ok(plaintext) = crypto::hybrid_decrypt(key, ciphertext, label) {
-            if stats.opened_with.is_none() {
-                stats.opened_with = Some(key.fingerprint());
-            }
-            order[..=index].rotate_right(1);
-            return Some(plaintext);
+/// The keys of one call, tried in order, with the budget of RSA attempts.
+struct Rsa<'k, 's> {
+    /// The keys; the one that opened a value moves to the front, so the rest of the object's
+    /// values try it first.
+    keys: Vec<&'k PrivateKey>,
+    budget: Budget<'s>,
+    stats: &'s mut UnsealStats,
+    values: usize,
+}
+
+impl<'k, 's> Rsa<'k, 's> {
+    fn new(
+        keys: &[&'k PrivateKey],
+        budget: &Budget<'s>,
+        stats: &'s mut UnsealStats,
+        values: usize,
+    ) -> Rsa<'k, 's> {
+        Rsa {
+            keys: keys.to_vec(),
+            budget: *budget,
+            stats,
+            values,
         }
     }
-    None
+
+    /// Tries each key in turn; `None` if none opens `ciphertext`.
+    fn decrypt(
+        &mut self,
+        ciphertext: &[u8],
+        label: &[u8],
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, UnsealError> {
+        if !plausible_ciphertext(ciphertext) {
+            return Ok(None);
+        }
+        for index in 0..self.keys.len() {
+            if self.budget.is_cancelled() {
+                return Err(UnsealError::Cancelled);
+            }
+            if self.stats.rsa_operations >= self.budget.limits.rsa_operations {
+                return Err(UnsealError::RsaBudget {
+                    limit: self.budget.limits.rsa_operations,
+                    values: self.values,
+                    keys: self.keys.len(),
+                });
+            }
+            let key = self.keys[index];
+            self.stats.rsa_operations += 1;
+            if let Ok(plaintext) = crypto::hybrid_decrypt(key, ciphertext, label) {
+                if self.stats.opened_with.is_none() {
+                    self.stats.opened_with = Some(key.fingerprint());
+                }
+                self.keys[..=index].rotate_right(1);
+                return Ok(Some(plaintext));
+            }
+        }
+        Ok(None)
+    }
 }
 
 /// A map of plaintexts that is wiped when dropped.

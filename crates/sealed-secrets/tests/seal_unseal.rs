@@ -11,7 +11,10 @@ use rand::rngs::StdRng;
 use sealed_secrets::keys::PrivateKey;
 use sealed_secrets::scope::{CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION};
 use sealed_secrets::seal::{KEY_HINT_ANNOTATION, seal_value};
-use sealed_secrets::unseal::{SKIP_SET_OWNER_REFERENCES_ANNOTATION, UnsealStats, unseal_counted};
+use sealed_secrets::unseal::{
+    Budget, Limits, SKIP_SET_OWNER_REFERENCES_ANNOTATION, TEMPLATE_FAILED, UnsealError,
+    UnsealStats, unseal_counted, verify,
+};
 use sealed_secrets::{Scope, SealedSecret, UnsealOptions, seal, unseal};
 
 fn key(name: &str) -> PrivateKey {
@@ -413,7 +416,8 @@ fn key_that_opened_the_first_value_is_tried_first() {
     )
     .expect("seals");
     let mut stats = UnsealStats::default();
-    unseal_counted(&sealed, &[&other, &k], &opts(), &mut stats).expect("unseals");
+    unseal_counted(&sealed, &[&other, &k], &opts(), &Budget::default(), &mut stats)
+        .expect("unseals");
     assert_eq!(
         stats.rsa_operations, 4,
         "2 for the first value, then 1 each"
@@ -451,6 +455,7 @@ fn legacy_v1_data() {
         &[&k],
         &UnsealOptions {
             accept_deprecated_v1_data: false,
+            ..opts()
         },
     );
     assert!(rejected.unwrap_err().to_string().contains("deprecated"));
@@ -463,6 +468,7 @@ fn legacy_v1_data() {
         &[&k],
         &UnsealOptions {
             accept_deprecated_v1_data: false,
+            ..opts()
         },
     );
     assert!(
@@ -533,4 +539,214 @@ fn null_template_metadata_and_creation_timestamp_are_accepted() {
     }))
     .expect("old kubeseal output decodes");
     assert_eq!(sealed.spec.template.metadata, ObjectMeta::default());
+}
+
+/// A value that must never appear in an error, and the parts of it an attacker would probe for.
+const PLANTED: &str = "zq7XvK2wP9jM4rT8";
+
+fn assert_no_planted(what: &str, text: &str) {
+    for len in 6..=PLANTED.len() {
+        for start in 0..=PLANTED.len() - len {
+            let part = &PLANTED[start..start + len];
+            assert!(!text.contains(part), "{what} contains {part:?}: {text}");
+        }
+    }
+}
+
+/// A SealedSecret holding PLANTED in item `pw`, plus `templates`.
+fn planted(k: &PrivateKey, templates: &[(&str, &str)]) -> SealedSecret {
+    let mut sealed = seal(
+        &mut rng(),
+        &secret(Some("ns"), "s", &[], &[("pw", PLANTED), ("user", "admin")]),
+        k.public_key(),
+    )
+    .expect("seals");
+    sealed.spec.template.data = Some(map(templates));
+    sealed
+}
+
+/// The ways a template can try to carry a value (or a bit of it) out through its error.
+const LEAKY_TEMPLATES: &[&str] = &[
+    r#"{{ fail .pw }}"#,
+    r#"{{ b64dec .pw | mustFromJson }}"#,
+    r#"{{ fromJson .pw | toJson }}{{ mustFromJson .pw }}"#,
+    r#"{{ if eq (substr 0 1 .pw) "z" }}{{ fail "first is z" }}{{ end }}"#,
+    r#"{{ index .pw 99 }}"#,
+    r#"{{ .pw.field }}"#,
+    r#"{{ printf "%d" (atoi .pw) | int | div 1 }}"#,
+    r#"{{ mustRegexFind (print "(" .pw) "x" }}"#,
+    r#"{{ $l := list }}{{ range until (mul 3 (len .pw)) }}{{ $l = append $l (repeat 1048576 "y") }}{{ end }}"#,
+    r#"{{ .pw | toDate "2006" }}{{ mustToDate "2006" .pw }}"#,
+    r#"{{ $d := dict .pw 1 }}{{ get $d "a" | required }}"#,
+];
+
+#[test]
+fn template_failures_while_rendering_carry_nothing_of_the_values() {
+    let k = key("test-only-rsa2048.pem");
+    for template in LEAKY_TEMPLATES {
+        let sealed = planted(&k, &[("ok", "{{ .user }}"), ("probe", template)]);
+        let err = unseal(&sealed, &[&k], &opts()).expect_err(template);
+        let message = err.to_string();
+        assert_no_planted(template, &message);
+        assert_no_planted(template, &format!("{err:?}"));
+        if !message.contains("template: ") {
+            // A failure while rendering: one static message naming every template item, so the
+            // answer does not say which one failed.
+            assert_eq!(message, format!("{TEMPLATE_FAILED} (ok, probe)"), "{template}");
+        }
+    }
+}
+
+#[test]
+fn template_detail_only_when_asked_for() {
+    let k = key("test-only-rsa2048.pem");
+    let sealed = planted(&k, &[("a", "{{ .user }}"), ("b", "{{ fail \"boom\" }}")]);
+    let hidden = unseal(&sealed, &[&k], &opts()).unwrap_err().to_string();
+    assert!(hidden.starts_with(TEMPLATE_FAILED) && hidden.ends_with("(a, b)"), "{hidden}");
+    let detail = UnsealOptions {
+        template_error_detail: true,
+        ..opts()
+    };
+    let shown = unseal(&sealed, &[&k], &detail).unwrap_err().to_string();
+    assert!(shown.contains("error calling fail") && shown.ends_with("(b)"), "{shown}");
+}
+
+#[test]
+fn template_parse_errors_are_reported_in_full_and_stop_rendering() {
+    let k = key("test-only-rsa2048.pem");
+    let sealed = planted(&k, &[("bad", "{{ nosuchfunc .pw }}"), ("probe", "{{ fail .pw }}")]);
+    let err = unseal(&sealed, &[&k], &opts()).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "template: 1:4: function \"nosuchfunc\" not defined (bad)",
+        "only the parse error, the other template never ran"
+    );
+}
+
+#[test]
+fn templates_do_not_render_unless_every_value_decrypts() {
+    let k = key("test-only-rsa2048.pem");
+    let other = key("test-only-rsa2048-other.pem");
+    let mut sealed = planted(&k, &[("probe", "{{ fail .pw }}")]);
+    sealed.spec.encrypted_data.insert(
+        "junk".into(),
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [0u8; 300]),
+    );
+    let err = unseal(&sealed, &[&k, &other], &opts()).unwrap_err();
+    assert_eq!(err.to_string(), "no key could decrypt secret (junk)");
+    assert!(err.is_undecryptable());
+}
+
+#[test]
+fn templates_of_one_object_share_one_budget() {
+    let mut sealed = SealedSecret::new("s", Default::default());
+    sealed.metadata.namespace = Some("ns".into());
+    // Each template alone takes 60% of the object's steps: one renders, three do not.
+    let heavy = "{{ range until 600 }}{{ range until 1000 }}{{ end }}{{ end }}";
+    sealed.spec.template.data = Some(map(&[("a", heavy)]));
+    unseal(&sealed, &[], &opts()).expect("one heavy template fits");
+    sealed.spec.template.data = Some(map(&[("a", heavy), ("b", heavy), ("c", heavy)]));
+    let err = unseal(&sealed, &[], &opts()).unwrap_err().to_string();
+    assert!(err.starts_with(TEMPLATE_FAILED) && err.ends_with("(a, b, c)"), "{err}");
+
+    let too_many: BTreeMap<String, String> =
+        (0..1001).map(|i| (format!("t{i}"), "x".to_owned())).collect();
+    sealed.spec.template.data = Some(too_many);
+    let err = unseal(&sealed, &[], &opts()).unwrap_err();
+    assert!(err.is_over_budget(), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "spec.template.data has 1001 items, more than the 1000 allowed"
+    );
+}
+
+#[test]
+fn rsa_attempts_are_capped_per_call() {
+    let k = key("test-only-rsa2048.pem");
+    let other = key("test-only-rsa2048-other.pem");
+    let mut sealed = SealedSecret::new("s", Default::default());
+    sealed.metadata.namespace = Some("ns".into());
+    // Correctly framed junk: a plausible length prefix, so every key is tried on every value.
+    let mut junk = vec![1u8, 0];
+    junk.extend([7u8; 300]);
+    let junk = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &junk);
+    for i in 0..40 {
+        sealed.spec.encrypted_data.insert(format!("v{i}"), junk.clone());
+    }
+    let limits = Limits {
+        rsa_operations: 50,
+        ..Limits::default()
+    };
+    let mut stats = UnsealStats::default();
+    let err = unseal_counted(&sealed, &[&k, &other], &opts(), &Budget::new(limits), &mut stats)
+        .unwrap_err();
+    assert_eq!(stats.rsa_operations, 50, "stops at the cap");
+    assert!(err.is_over_budget());
+    assert_eq!(
+        err.to_string(),
+        "unsealing needs more than 50 RSA decryption attempts (40 values, 2 keys); re-encrypt it \
+         (kubeseal --re-encrypt) so that every value is sealed with the latest key"
+    );
+    let mut stats = UnsealStats::default();
+    let err = verify(&sealed, &[&k, &other], &opts(), &Budget::new(limits), &mut stats)
+        .unwrap_err();
+    assert_eq!(stats.rsa_operations, 2, "verify stops at the first value no key opens");
+    assert_eq!(err.to_string(), "no key could decrypt secret (v0)");
+}
+
+#[test]
+fn a_cancelled_call_stops_before_the_next_rsa_operation() {
+    let k = key("test-only-rsa2048.pem");
+    let sealed = planted(&k, &[]);
+    let flag = std::sync::atomic::AtomicBool::new(true);
+    let mut stats = UnsealStats::default();
+    let err = unseal_counted(
+        &sealed,
+        &[&k],
+        &opts(),
+        &Budget::default().cancelled_by(&flag),
+        &mut stats,
+    )
+    .unwrap_err();
+    assert!(matches!(err, UnsealError::Cancelled));
+    assert_eq!(stats.rsa_operations, 0);
+}
+
+#[test]
+fn verify_renders_no_template() {
+    let k = key("test-only-rsa2048.pem");
+    let sealed = planted(&k, &[("probe", "{{ fail .pw }}"), ("bad", "{{ nosuch }}")]);
+    let mut stats = UnsealStats::default();
+    verify(&sealed, &[&k], &opts(), &Budget::default(), &mut stats)
+        .expect("every value decrypts; templates are not looked at");
+    assert_eq!(stats.rsa_operations, 2);
+    let other = key("test-only-rsa2048-other.pem");
+    let err = verify(&sealed, &[&other], &opts(), &Budget::default(), &mut stats).unwrap_err();
+    assert!(err.is_undecryptable());
+}
+
+#[test]
+fn legacy_blob_that_is_not_a_secret_says_nothing_about_its_content() {
+    let k = key("test-only-rsa2048.pem");
+    let inner = format!("{{\"kind\": \"Secret\", \"data\": {PLANTED}}}");
+    let ciphertext =
+        sealed_secrets::crypto::hybrid_encrypt(&mut rng(), k.public_key(), inner.as_bytes(), b"ns/s")
+            .expect("encrypts");
+    let mut sealed = SealedSecret::new("s", Default::default());
+    sealed.metadata.namespace = Some("ns".into());
+    sealed.spec.data = Some(base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        ciphertext,
+    ));
+    let err = unseal(&sealed, &[&k], &opts()).unwrap_err().to_string();
+    assert_eq!(err, "deprecated 'data' field does not hold a Secret");
+}
+
+#[test]
+fn unsealed_secret_debug_shows_no_value() {
+    let k = key("test-only-rsa2048.pem");
+    let out = unseal(&planted(&k, &[]), &[&k], &opts()).expect("unseals");
+    let debug = format!("{out:?}");
+    assert!(debug.contains("pw") && debug.contains("user"), "{debug}");
+    assert_no_planted("Debug", &debug);
 }

@@ -24,18 +24,21 @@ enum Flow {
 /// The output, zeroized on drop and when it is reallocated.
 struct Out {
     buf: Zeroizing<Vec<u8>>,
+    /// The most this render may write: [`MAX_OUTPUT`], or less if the session has spent part of
+    /// its output budget.
+    max: usize,
 }
 
 impl Out {
     fn push(&mut self, b: &[u8]) -> Result<(), Fail> {
         let need = self.buf.len().saturating_add(b.len());
-        if need > MAX_OUTPUT {
-            return Err(Fail::Limit("output size", MAX_OUTPUT));
+        if need > self.max {
+            return Err(Fail::Limit("output size", self.max));
         }
         if need > self.buf.capacity() {
             let cap = need
                 .max(self.buf.capacity().saturating_mul(2))
-                .clamp(256, MAX_OUTPUT);
+                .clamp(256, self.max.max(1));
             let mut bigger = Zeroizing::new(Vec::with_capacity(cap));
             bigger.extend_from_slice(&self.buf);
             // The old buffer is zeroized as it is dropped here.
@@ -62,21 +65,41 @@ pub(crate) fn execute(
     data: Value,
     ctx: &mut Ctx,
 ) -> Result<Zeroizing<Vec<u8>>, TemplateError> {
+    let max = MAX_OUTPUT.min(ctx.budget().output_left());
     let mut st = State {
         src,
         tree,
         vars: vec![("$".to_string(), data.clone())],
         out: Out {
             buf: Zeroizing::new(Vec::new()),
+            max,
         },
         ctx,
         depth: 0,
     };
     st.walk(&data, &tree.root)?;
-    Ok(std::mem::replace(
-        &mut st.out.buf,
-        Zeroizing::new(Vec::new()),
-    ))
+    let out = std::mem::replace(&mut st.out.buf, Zeroizing::new(Vec::new()));
+    st.ctx.budget().spend_output(out.len());
+    Ok(out)
+}
+
+/// The error for a limit hit before execution starts (located at the template's start).
+pub(crate) fn limit_error(src: &str, f: Fail) -> TemplateError {
+    let (line, column) = line_col(src, 0);
+    match f {
+        Fail::Limit(limit, max) => TemplateError::LimitExceeded {
+            line,
+            column,
+            limit,
+            max,
+        },
+        Fail::Exec(message) | Fail::Func(message) => TemplateError::Execute {
+            line,
+            column,
+            action: String::new(),
+            message,
+        },
+    }
 }
 
 impl State<'_> {
@@ -133,7 +156,10 @@ impl State<'_> {
     }
 
     fn write(&mut self, span: Span, b: &[u8]) -> Result<(), TemplateError> {
-        self.out.push(b).map_err(|f| self.fail(span, f))
+        self.ctx
+            .charge_bytes(b.len())
+            .and_then(|()| self.out.push(b))
+            .map_err(|f| self.fail(span, f))
     }
 
     fn walk(&mut self, dot: &Value, nodes: &[Node]) -> Result<Flow, TemplateError> {
@@ -643,6 +669,12 @@ impl State<'_> {
         if let Some(f) = fin {
             argv.push(self.validate(span, f, def.param(n - 1))?);
         }
+        // Work on large values costs steps in proportion to their size (the arguments now, the
+        // result below), so the step budget bounds the CPU time of any sequence of calls.
+        let read: usize = argv.iter().map(Value::shallow_size).sum();
+        self.ctx
+            .charge_bytes(read)
+            .map_err(|f| self.fail(call_span, f))?;
         let result = native(self.ctx, argv).map_err(|f| match f {
             Fail::Func(message) => {
                 let (line, column) = line_col(self.src, call_span.start);
@@ -662,6 +694,7 @@ impl State<'_> {
             }
             self.ctx
                 .account(s.0.len())
+                .and_then(|()| self.ctx.charge_bytes(s.0.len()))
                 .map_err(|f| self.fail(call_span, f))?;
         }
         Ok(result)

@@ -78,11 +78,13 @@
 //!
 //! # Limits
 //!
-//! A template is untrusted input to the controller. Rendering is bounded: output 1 MiB, any
-//! one string 1 MiB, all values produced 64 MiB, lists 100 000 elements, 2 000 000
-//! evaluation steps (nodes, calls, loop iterations; a bcrypt hash costs 100 000), and 64
-//! levels of nesting (parentheses, control structures, `template` calls, nested values).
-//! Exceeding one is
+//! A template is untrusted input to the controller. Rendering is bounded per template: output
+//! 1 MiB, any one string 1 MiB, lists 100 000 elements, 64 levels of nesting (parentheses,
+//! control structures, `template` calls, nested values). Evaluation steps (nodes, calls, loop
+//! iterations, one per 64 bytes a function reads or produces, 100 000 per bcrypt hash), the
+//! total size of the values produced, the output and the wall-clock time are counted in a
+//! [`Budget`] that several templates can share through a [`Session`]: that is how the
+//! controller bounds the templates of one SealedSecret together ([`Limits`]). Exceeding one is
 //! [`TemplateError::LimitExceeded`]; no input panics.
 //!
 //! # Why a new interpreter
@@ -111,6 +113,7 @@ mod strconv;
 mod value;
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
 
@@ -118,7 +121,178 @@ pub use error::TemplateError;
 
 use value::{Elem, Value};
 
-/// Renders one Go `text/template` against the decrypted values (item key → plaintext string).
+/// The resources a [`Session`] may spend, over all the templates it renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Evaluation steps.
+    pub steps: usize,
+    /// Bytes of strings, lists and maps the functions may produce (what the values hold in
+    /// memory; values are shared and kept until the render ends).
+    pub value_bytes: usize,
+    /// Bytes of output of all templates together.
+    pub output_bytes: usize,
+    /// Wall-clock time from the session's start; `None` for no time limit.
+    pub time: Option<Duration>,
+}
+
+impl Default for Limits {
+    /// One template's worth: 2 000 000 steps, 64 MiB of values, 1 MiB of output, no time limit.
+    fn default() -> Self {
+        Limits {
+            steps: 2_000_000,
+            value_bytes: 64 << 20,
+            output_bytes: 1 << 20,
+            time: None,
+        }
+    }
+}
+
+/// What is left of [`Limits`] while templates render.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    limits: Limits,
+    steps: usize,
+    bytes: usize,
+    output: usize,
+    deadline: Option<Instant>,
+}
+
+impl Budget {
+    /// A fresh budget; the time limit runs from now.
+    pub fn new(limits: Limits) -> Budget {
+        Budget {
+            limits,
+            steps: 0,
+            bytes: 0,
+            output: 0,
+            deadline: limits.time.map(|t| Instant::now() + t),
+        }
+    }
+
+    /// A budget with nothing left (what a context holds after giving its budget back).
+    fn spent() -> Budget {
+        Budget::new(Limits {
+            steps: 0,
+            value_bytes: 0,
+            output_bytes: 0,
+            time: None,
+        })
+    }
+
+    /// Evaluation steps spent so far.
+    pub fn steps_spent(&self) -> usize {
+        self.steps
+    }
+
+    fn output_left(&self) -> usize {
+        self.limits.output_bytes.saturating_sub(self.output)
+    }
+
+    fn spend_output(&mut self, n: usize) {
+        self.output = self.output.saturating_add(n);
+    }
+
+    fn check_clock(&self) -> Result<(), funcs::Fail> {
+        match (self.deadline, self.limits.time) {
+            (Some(deadline), Some(time)) if Instant::now() > deadline => Err(funcs::Fail::Limit(
+                "time (milliseconds)",
+                usize::try_from(time.as_millis()).unwrap_or(usize::MAX),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Renders several templates against the same values within one shared [`Budget`].
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use sealed_secrets::template::{Limits, Session};
+///
+/// let data = BTreeMap::from([("user".to_string(), b"admin".to_vec())]);
+/// let mut session = Session::new(Limits::default());
+/// let a = session.render_bytes("{{ .user }}", &data).unwrap();
+/// let b = session.render_bytes("{{ .user | upper }}", &data).unwrap();
+/// assert_eq!((&a[..], &b[..]), (&b"admin"[..], &b"ADMIN"[..]));
+/// ```
+#[derive(Debug)]
+pub struct Session {
+    budget: Budget,
+}
+
+impl Session {
+    /// A session with a fresh budget of `limits`.
+    pub fn new(limits: Limits) -> Session {
+        Session {
+            budget: Budget::new(limits),
+        }
+    }
+
+    /// What is left of the budget.
+    pub fn budget(&self) -> &Budget {
+        &self.budget
+    }
+
+    /// Renders one template, charging the session's budget.
+    ///
+    /// # Errors
+    ///
+    /// As [`render`]; a [`TemplateError::LimitExceeded`] once the shared budget is spent.
+    pub fn render_bytes(
+        &mut self,
+        template: &str,
+        data: &BTreeMap<String, Vec<u8>>,
+    ) -> Result<Zeroizing<Vec<u8>>, TemplateError> {
+        let tree = parse(template)?;
+        self.render_parsed(template, &tree, data)
+    }
+
+    /// Renders a template parsed with [`parse`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::render_bytes`], without the parse errors.
+    pub fn render_parsed(
+        &mut self,
+        template: &str,
+        tree: &Parsed,
+        data: &BTreeMap<String, Vec<u8>>,
+    ) -> Result<Zeroizing<Vec<u8>>, TemplateError> {
+        let budget = std::mem::replace(&mut self.budget, Budget::spent());
+        let mut ctx = funcs::Ctx::with_budget(budget);
+        let result = run(
+            template,
+            &tree.0,
+            data.iter().map(|(k, v)| (k, v.as_slice())),
+            &mut ctx,
+        );
+        self.budget = ctx.into_budget();
+        result
+    }
+}
+
+/// A parsed template, ready to render ([`parse`]).
+pub struct Parsed(parse::Tree);
+
+impl std::fmt::Debug for Parsed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Parsed(..)")
+    }
+}
+
+/// Parses a template without rendering it. Parsing reads nothing but the template text, so its
+/// errors depend on that text alone (never on the values it would render).
+///
+/// # Errors
+///
+/// [`TemplateError`] when the template is not valid: a syntax error, an unknown or unsupported
+/// function, too deep nesting.
+pub fn parse(template: &str) -> Result<Parsed, TemplateError> {
+    parse::parse(template).map(Parsed)
+}
+
+/// Renders one Go `text/template` against the decrypted values (item key → plaintext string),
+/// with the default [`Limits`].
 ///
 /// # Errors
 ///
@@ -128,7 +302,12 @@ pub fn render(
     template: &str,
     data: &BTreeMap<String, String>,
 ) -> Result<Zeroizing<Vec<u8>>, TemplateError> {
-    render_with(template, data.iter().map(|(k, v)| (k, v.as_bytes())))
+    let data: BTreeMap<String, Vec<u8>> = data
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
+        .collect();
+    let data = ZeroizeValues(data);
+    render_bytes(template, &data.0)
 }
 
 /// Like [`render`], for values that are arbitrary bytes (Go strings are byte strings, and
@@ -141,16 +320,18 @@ pub fn render_bytes(
     template: &str,
     data: &BTreeMap<String, Vec<u8>>,
 ) -> Result<Zeroizing<Vec<u8>>, TemplateError> {
-    render_with(template, data.iter().map(|(k, v)| (k, v.as_slice())))
+    Session::new(Limits::default()).render_bytes(template, data)
 }
 
-fn render_with<'a>(
-    template: &str,
-    data: impl Iterator<Item = (&'a String, &'a [u8])>,
-) -> Result<Zeroizing<Vec<u8>>, TemplateError> {
-    let tree = parse::parse(template)?;
-    let mut ctx = funcs::Ctx::new();
-    run(template, &tree, data, &mut ctx)
+/// A map of values wiped when dropped.
+struct ZeroizeValues(BTreeMap<String, Vec<u8>>);
+
+impl Drop for ZeroizeValues {
+    fn drop(&mut self) {
+        for v in self.0.values_mut() {
+            zeroize::Zeroize::zeroize(v);
+        }
+    }
 }
 
 fn run<'a>(
@@ -162,7 +343,13 @@ fn run<'a>(
     let entries: BTreeMap<String, Value> = data
         .map(|(k, v)| (k.clone(), Value::bytes(v.to_vec())))
         .collect();
+    // Each render gets its own copy of the values: charge for it, so that many templates over
+    // large values cannot cost more than the budget allows.
+    let copied: usize = entries.values().map(Value::shallow_size).sum();
     let root = ctx.new_map(entries, Elem::Str);
+    ctx.charge(1)
+        .and_then(|()| ctx.charge_bytes(copied))
+        .map_err(|f| exec::limit_error(template, f))?;
     exec::execute(template, tree, root, ctx)
 }
 

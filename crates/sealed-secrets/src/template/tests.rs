@@ -351,10 +351,25 @@ fn limits() {
         "{{ printf \"%99999999d\" 1 | len }}",
         "value size limit exceeded",
     );
-    // Many large strings kept alive at once hit the total size limit.
+    // Many large strings kept alive at once hit the total size limit (here with steps to spare).
+    let mut session = Session::new(Limits {
+        steps: 100_000_000,
+        ..Limits::default()
+    });
+    let many = "{{ $l := list }}{{ range 200 }}{{ $l = append $l (repeat 1000000 \"a\") }}{{ end }}";
+    let e = session
+        .render_bytes(many, &BTreeMap::new())
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        e.as_deref()
+            .is_some_and(|e| e.contains("total value size limit exceeded")),
+        "{e:?}"
+    );
+    // Work on large values costs steps in proportion to their size.
     err(
-        "{{ $l := list }}{{ range 200 }}{{ $l = append $l (repeat 1000000 \"a\") }}{{ end }}",
-        "total value size limit exceeded",
+        "{{ $b := repeat 1000000 \"a\" }}{{ range 1000 }}{{ $_ := sha512sum $b }}{{ end }}",
+        "evaluation steps limit exceeded",
     );
     // A list containing itself many times over prints as a bounded error, not a hang.
     err(

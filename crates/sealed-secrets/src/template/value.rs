@@ -148,6 +148,17 @@ impl Value {
         }
     }
 
+    /// What a function reading this value touches at least, in bytes: a string's length, 16
+    /// bytes per element of a slice or map (not following nested values), 0 for scalars.
+    pub(crate) fn shallow_size(&self) -> usize {
+        match self {
+            Value::Str(s) => s.0.len(),
+            Value::List(l) => l.items.len().saturating_mul(16),
+            Value::Map(m) => m.entries.borrow().len().saturating_mul(16),
+            _ => 0,
+        }
+    }
+
     /// Length of a string, slice or map.
     pub(crate) fn len(&self) -> Option<usize> {
         match self {

@@ -101,7 +101,10 @@ pub(crate) fn deep_equal_values(
         (Value::Bool(a), Value::Bool(b)) => a == b,
         (Value::Int(a), Value::Int(b)) | (Value::Int64(a), Value::Int64(b)) => a == b,
         (Value::Float(a), Value::Float(b)) => a == b,
-        (Value::Str(a), Value::Str(b)) => a.0 == b.0,
+        (Value::Str(a), Value::Str(b)) => {
+            ctx.charge_bytes(a.0.len().min(b.0.len()))?;
+            a.0 == b.0
+        }
         (Value::Time(a), Value::Time(b)) => a == b,
         (Value::List(a), Value::List(b)) => {
             if a.elem != b.elem || a.items.len() != b.items.len() {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::defaults::is_empty;
-use super::{Ctx, Fail, MAX_DEPTH, arg, ferr, sarg, strval};
+use super::{Ctx, Fail, MAP_ENTRY_BYTES, MAX_DEPTH, arg, ferr, sarg, strval};
 use crate::template::value::{Elem, MapVal, Value};
 
 type R = Result<Value, Fail>;
@@ -42,7 +42,8 @@ pub(crate) fn get(_: &mut Ctx, a: Vec<Value>) -> R {
         .unwrap_or_else(|| Value::str("")))
 }
 
-pub(crate) fn set(_: &mut Ctx, a: Vec<Value>) -> R {
+pub(crate) fn set(ctx: &mut Ctx, a: Vec<Value>) -> R {
+    ctx.account(MAP_ENTRY_BYTES)?;
     let Some(m) = map_of(arg(&a, 0)) else {
         return ferr("assignment to entry in nil map");
     };
@@ -144,6 +145,7 @@ fn merge_into(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     ctx.charge(items.len())?;
+    ctx.account(items.len().saturating_mul(MAP_ENTRY_BYTES))?;
     for (k, sv) in items {
         let dv = dst.entries.borrow().get(&k).cloned();
         if matches!(sv, Value::Nil) {

@@ -35,15 +35,17 @@ pub(crate) const MAX_OUTPUT: usize = 1 << 20;
 pub(crate) const MAX_VALUE_BYTES: usize = 1 << 20;
 /// Largest list a function may build (`until`, `splitList`, ...).
 pub(crate) const MAX_LIST_LEN: usize = 100_000;
-/// Evaluation budget: nodes, calls, loop iterations and visited value nodes.
-pub(crate) const MAX_STEPS: usize = 2_000_000;
 /// Nesting limit for parsing, template calls and values.
 pub(crate) const MAX_DEPTH: usize = 64;
-/// Total bytes of strings, lists and maps the functions of one render may produce. Values are
-/// shared and rarely freed before the render ends, so this bounds the render's memory.
-pub(crate) const MAX_TOTAL_BYTES: usize = 64 << 20;
 /// Budget cost of one bcrypt hash (cost 10), so a loop cannot burn minutes of CPU.
-pub(crate) const BCRYPT_COST: usize = 100_000;
+pub(crate) const BCRYPT_COST: usize = 500_000;
+/// Bytes a function reads or writes per evaluation step charged for it: a call on a 1 MiB string
+/// costs 16 384 steps, so work on large values is bounded by the step budget too.
+pub(crate) const BYTES_PER_STEP: usize = 64;
+/// Budget cost of one map entry created by `set`, `dict`, `merge`, ... (its share of memory).
+pub(crate) const MAP_ENTRY_BYTES: usize = 96;
+/// How often (in steps) the clock is read for the time limit.
+const CLOCK_EVERY_STEPS: usize = 1 << 12;
 
 /// Why a function or evaluation step failed. Messages never contain runtime values.
 #[derive(Debug)]
@@ -423,8 +425,7 @@ pub(crate) fn lookup(name: &str) -> Lookup {
 
 /// Per-render state shared by the evaluator and the functions.
 pub(crate) struct Ctx {
-    steps: usize,
-    bytes: usize,
+    budget: super::Budget,
     /// Every map created during the render, kept alive until the end so that reference cycles
     /// (`set $d "self" $d`) and deep chains are taken apart without recursion when the render ends.
     maps: Vec<Rc<MapVal>>,
@@ -434,11 +435,16 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
-    /// A context with OS randomness and the real clock.
+    /// A context with OS randomness, the real clock and the default limits.
+    #[cfg(test)]
     pub(crate) fn new() -> Ctx {
+        Ctx::with_budget(super::Budget::new(super::Limits::default()))
+    }
+
+    /// A context spending `budget`, with OS randomness and the real clock.
+    pub(crate) fn with_budget(budget: super::Budget) -> Ctx {
         Ctx {
-            steps: 0,
-            bytes: 0,
+            budget,
             maps: Vec::new(),
             rng: None,
             seed: None,
@@ -449,36 +455,58 @@ impl Ctx {
     /// A deterministic context for tests.
     #[cfg(test)]
     pub(crate) fn fixed(seed: u64, now: jiff::Timestamp) -> Ctx {
-        Ctx {
-            steps: 0,
-            bytes: 0,
-            maps: Vec::new(),
-            rng: None,
-            seed: Some(seed),
-            now: Some(now),
-        }
+        let mut ctx = Ctx::new();
+        ctx.seed = Some(seed);
+        ctx.now = Some(now);
+        ctx
     }
 
-    /// Spends `n` units of the evaluation budget.
+    /// Gives the budget back (what is left of it) when the render is over.
+    pub(crate) fn into_budget(mut self) -> super::Budget {
+        std::mem::replace(&mut self.budget, super::Budget::spent())
+    }
+
+    /// The budget, for the output limit.
+    pub(crate) fn budget(&mut self) -> &mut super::Budget {
+        &mut self.budget
+    }
+
+    /// Spends `n` units of the evaluation budget (and, every few thousand, checks the clock).
     pub(crate) fn charge(&mut self, n: usize) -> Result<(), Fail> {
-        self.steps = self.steps.saturating_add(n);
-        if self.steps > MAX_STEPS {
-            return Err(Fail::Limit("evaluation steps", MAX_STEPS));
+        let b = &mut self.budget;
+        let before = b.steps;
+        b.steps = b.steps.saturating_add(n);
+        if b.steps > b.limits.steps {
+            return Err(Fail::Limit("evaluation steps", b.limits.steps));
+        }
+        if before / CLOCK_EVERY_STEPS != b.steps / CLOCK_EVERY_STEPS {
+            b.check_clock()?;
         }
         Ok(())
     }
 
+    /// Spends steps for `n` bytes read or written by a function.
+    pub(crate) fn charge_bytes(&mut self, n: usize) -> Result<(), Fail> {
+        self.charge(n / BYTES_PER_STEP)
+    }
+
     /// Accounts for `n` bytes of produced values.
     pub(crate) fn account(&mut self, n: usize) -> Result<(), Fail> {
-        self.bytes = self.bytes.saturating_add(n);
-        if self.bytes > MAX_TOTAL_BYTES {
-            return Err(Fail::Limit("total value size", MAX_TOTAL_BYTES));
+        let b = &mut self.budget;
+        b.bytes = b.bytes.saturating_add(n);
+        if b.bytes > b.limits.value_bytes {
+            return Err(Fail::Limit("total value size", b.limits.value_bytes));
         }
         Ok(())
     }
 
     /// A new map value.
     pub(crate) fn new_map(&mut self, entries: BTreeMap<String, Value>, elem: Elem) -> Value {
+        // Accounted, but never refused here: the root map holds the decrypted values themselves.
+        self.budget.bytes = self
+            .budget
+            .bytes
+            .saturating_add(entries.len().saturating_mul(MAP_ENTRY_BYTES));
         let m = Rc::new(MapVal {
             entries: RefCell::new(entries),
             elem,
