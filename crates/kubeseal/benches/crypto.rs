@@ -122,6 +122,7 @@ fn main() {
     let sealed = sealed_secrets::seal::seal(&mut OsRng, &secret, &public).expect("seals");
     let options = UnsealOptions {
         accept_deprecated_v1_data: false,
+        ..UnsealOptions::default()
     };
     let unseal_secret = time_per_call(budget, || {
         black_box(unseal(&sealed, &[&key], &options).expect("unseals"));

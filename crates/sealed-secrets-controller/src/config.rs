@@ -73,6 +73,11 @@ pub struct ReconcileConfig {
     pub update_status: bool,
     /// Do not watch Secrets (no restoring of deleted or edited Secrets).
     pub skip_recreate: bool,
+    /// Failures in a row retried with short backoff before the slow retries start.
+    pub max_unseal_retries: u32,
+    /// How often each Secret is checked by decryption even when its integrity annotation
+    /// verifies; `None` never.
+    pub reverify_period: Option<Duration>,
 }
 
 /// The two HTTP servers.
@@ -90,6 +95,8 @@ pub struct HttpConfig {
     pub rate_limit: NonZeroU32,
     /// Extra requests allowed at once.
     pub rate_limit_burst: u32,
+    /// Peers whose `X-Forwarded-For` is believed (`--trusted-proxies`).
+    pub trusted_proxies: std::sync::Arc<crate::http::client::TrustedProxies>,
 }
 
 /// Logging.
@@ -219,12 +226,23 @@ impl Config {
                 "use the default of 2",
             )
         })?;
-        if flags.max_unseal_retries != 5 {
-            notices.push(
-                "--max-unseal-retries is ignored: failed SealedSecrets are retried forever with capped backoff"
-                    .to_owned(),
-            );
-        }
+        let max_unseal_retries = u32::try_from(flags.max_unseal_retries).map_err(|_| {
+            invalid(
+                "--max-unseal-retries",
+                &flags.max_unseal_retries.to_string(),
+                "must not be negative",
+                "use the default of 5 (0 goes to the slow retries at once)",
+            )
+        })?;
+        let trusted_proxies = crate::http::client::TrustedProxies::parse(&flags.trusted_proxies)
+            .map_err(|e| {
+                invalid(
+                    "--trusted-proxies",
+                    &flags.trusted_proxies,
+                    e.to_string(),
+                    "list addresses or CIDR ranges of the API server, e.g. 10.0.0.10,192.168.0.0/24, or auto",
+                )
+            })?;
         if flags.watch_for_secrets {
             notices.push(
                 "--watch-for-secrets is always on: key Secrets are always watched".to_owned(),
@@ -267,6 +285,9 @@ impl Config {
                 old_gc_behavior: flags.old_gc_behavior,
                 update_status: flags.update_status,
                 skip_recreate: flags.skip_recreate,
+                max_unseal_retries,
+                reverify_period: (!flags.reverify_period.is_zero())
+                    .then_some(flags.reverify_period),
             },
             http: HttpConfig {
                 listen_addr: flags.listen_addr.clone(),
@@ -275,6 +296,7 @@ impl Config {
                 write_timeout: flags.write_timeout,
                 rate_limit,
                 rate_limit_burst,
+                trusted_proxies: std::sync::Arc::new(trusted_proxies),
             },
             log: LogConfig {
                 level: parse_log_level(&flags.log_level)?,

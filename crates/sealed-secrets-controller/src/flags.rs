@@ -141,10 +141,23 @@ pub struct Flags {
     #[arg(long, env = "SEALED_SECRETS_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
 
-    /// Accepted for compatibility and ignored: failed SealedSecrets are retried forever with a
-    /// capped exponential backoff.
+    /// Retries of a failed SealedSecret with short backoff (0.5 s doubling) before it is only
+    /// retried every 15 minutes (doubling to 6 hours); any change to it, or its Secret, retries at
+    /// once.
     #[arg(long, env = "SEALED_SECRETS_MAX_UNSEAL_RETRIES", default_value_t = 5)]
     pub max_unseal_retries: i64,
+
+    /// How often every Secret is checked by decrypting its SealedSecret again, even when its
+    /// integrity annotation says it is up to date (0 never does).
+    #[arg(long, env = "SEALED_SECRETS_REVERIFY_PERIOD", default_value = "24h0m0s", value_parser = parse_go_duration)]
+    pub reverify_period: Duration,
+
+    /// Peers whose X-Forwarded-For is believed for rate limiting (the API server, whose service
+    /// proxy appends the client's address): comma-separated addresses and CIDR ranges, and/or
+    /// `auto` for the API server's addresses from the `kubernetes` EndpointSlice in `default`.
+    /// Empty trusts no peer: every client is its TCP peer address.
+    #[arg(long, env = "SEALED_SECRETS_TRUSTED_PROXIES", default_value = "auto")]
+    pub trusted_proxies: String,
 
     /// Requests per second to the API server (negative: no limit).
     #[arg(

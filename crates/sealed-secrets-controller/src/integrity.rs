@@ -4,24 +4,29 @@
 //! Every Secret the controller writes carries the annotation [`INTEGRITY_ANNOTATION`]:
 //!
 //! ```text
-//! sealed-secrets-rs.io/integrity: v1;digest=<base64url>;key=SHA256:<fingerprint>;mac=<base64url>
+//! sealed-secrets-rs.io/integrity: v2;digest=<b64url>;keys=<b64url>;opened=SHA256:<fp>;at=<unix s>;mac=<b64url>
 //! ```
 //!
 //! - `digest` is the [`SpecDigest`]: SHA-256 over the SealedSecret's namespace, name, UID, sealing
 //!   scope, unseal options and `spec` (ciphertexts and template). All of it is public (it is in
 //!   Git); the digest only says *which* SealedSecret the Secret was unsealed from.
-//! - `mac` is HMAC-SHA256 ([`secret_mac`]) over the digest and everything the controller wrote
-//!   into the Secret: namespace, name, type, `immutable`, labels, annotations (except this one),
-//!   owner references and every `data` value.
-//! - The MAC key is derived with HKDF-SHA256 (RFC 5869) from the PKCS#1 DER of one of the
-//!   controller's private keys ([`MacKey::derive`]): the key that opened the object's first value
-//!   (the latest key if the object has none). `key` names that key by its public fingerprint, so
-//!   any replica holding the key Secrets can check the MAC, and a key renewal does not invalidate
-//!   the Secrets written before it.
+//! - `keys` names the set of private keys the MAC key was derived from ([`KeySetId`]: a hash of
+//!   their public fingerprints).
+//! - `opened` is the public fingerprint of the key that opened the first value (a hint for the
+//!   next unseal's key order, never trusted for anything else); `at` is when the values were
+//!   last decrypted.
+//! - `mac` is HMAC-SHA256 ([`secret_mac`]) over all of the above and everything the controller
+//!   wrote into the Secret: namespace, name, type, `immutable`, labels, annotations (except this
+//!   one), owner references and every `data` value.
+//! - The MAC key is derived with HKDF-SHA256 (RFC 5869) from **every** private key the
+//!   controller holds ([`IntegrityKey::derive`]). Whoever holds one key (a key they brought
+//!   themselves, an old backup) cannot compute it; only whoever holds them all, who can decrypt
+//!   every SealedSecret anyway.
 //!
 //! A reconcile reads the Secret first ([`check`]): when the digest matches the SealedSecret as it
-//! is now and the MAC verifies, the Secret is up to date and no RSA work is done. A Secret edited
-//! or replaced by anyone without the private key fails the MAC and is repaired. See
+//! is now, the key set is the current one, the MAC verifies and the values were decrypted less than
+//! `--reverify-period` ago, the Secret is up to date and no RSA work is done. Anything else (an
+//! edit, a forgery, a key added or removed, the period over) unseals and writes it again. See
 //! `docs/security.md` for what the annotation reveals (nothing about the plaintext) and why.
 
 use std::collections::BTreeMap;
@@ -36,44 +41,95 @@ use sealed_secrets::SealedSecret;
 use sealed_secrets::keys::PrivateKey;
 use sealed_secrets::scope::Scope;
 use sealed_secrets::unseal::UnsealOptions;
+use zeroize::Zeroizing;
 
 /// The annotation on written Secrets (our own prefix; upstream ignores it).
 pub const INTEGRITY_ANNOTATION: &str = "sealed-secrets-rs.io/integrity";
 
 /// Format version of the annotation value.
-const VERSION: &str = "v1";
+const VERSION: &str = "v2";
 /// Domain separation of the spec digest.
 const DIGEST_DOMAIN: &[u8] = b"sealed-secrets-rs.io/spec-digest/v1";
 /// Domain separation of the Secret MAC.
-const MAC_DOMAIN: &[u8] = b"sealed-secrets-rs.io/secret-mac/v1";
+const MAC_DOMAIN: &[u8] = b"sealed-secrets-rs.io/secret-mac/v2";
+/// Domain separation of the key set id.
+const KEY_SET_DOMAIN: &[u8] = b"sealed-secrets-rs.io/key-set/v2";
 /// HKDF salt (public, fixed).
-const HKDF_SALT: &[u8] = b"sealed-secrets-rs.io/secret-mac-key/v1";
+const HKDF_SALT: &[u8] = b"sealed-secrets-rs.io/secret-mac-key/v2";
 /// HKDF info (public, fixed).
-const HKDF_INFO: &[u8] = b"HMAC-SHA256 key for Secrets written by sealed-secrets-rs";
+const HKDF_INFO: &[u8] = b"HMAC-SHA256 key for Secrets written by sealed-secrets-rs, from all keys";
 
-/// The HMAC-SHA256 key derived from one private key. Never printed.
-#[derive(Clone)]
-pub struct MacKey(hmac::Key);
+/// Names a set of private keys by their public fingerprints: SHA-256 over the sorted
+/// fingerprints, first 16 bytes, base64url.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySetId(String);
 
-impl fmt::Debug for MacKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("MacKey(..)")
+impl KeySetId {
+    /// The id of the keys with these fingerprints (order and duplicates do not matter).
+    pub fn of<'a>(fingerprints: impl IntoIterator<Item = &'a str>) -> KeySetId {
+        let mut sorted: Vec<&str> = fingerprints.into_iter().collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut ctx = digest::Context::new(&digest::SHA256);
+        ctx.field(KEY_SET_DOMAIN);
+        ctx.bytes(&(sorted.len() as u64).to_be_bytes());
+        for fp in sorted {
+            ctx.field(fp.as_bytes());
+        }
+        KeySetId(B64.encode(&ctx.finish().as_ref()[..16]))
+    }
+
+    /// The text in the annotation.
+    #[cfg(test)]
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
-impl MacKey {
+/// The HMAC-SHA256 key of one key set, and the set's id. Never printed.
+pub struct IntegrityKey {
+    /// Which keys it was derived from.
+    pub id: KeySetId,
+    mac: hmac::Key,
+}
+
+impl fmt::Debug for IntegrityKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "IntegrityKey({}, ..)", self.id.0)
+    }
+}
+
+impl IntegrityKey {
     /// HKDF-SHA256 (RFC 5869): salt [`HKDF_SALT`], input keying material the PKCS#1
-    /// `RSAPrivateKey` DER of `key`, info [`HKDF_INFO`], 32 bytes of output used as an
-    /// HMAC-SHA256 key. The output stays inside aws-lc; the DER copy is zeroized on drop.
-    /// `None` only if HKDF refuses the output length, which 32 bytes (far below HKDF-SHA256's
-    /// limit of 255 * 32) never is; without a MAC key, Secrets are written without the annotation
-    /// and always unsealed, never trusted.
-    pub fn derive(key: &PrivateKey) -> Option<MacKey> {
-        let der = key.to_pkcs1_der();
-        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, HKDF_SALT).extract(&der);
-        let info = [HKDF_INFO];
-        let okm = prk.expand(&info, hmac::HMAC_SHA256).ok()?;
-        Some(MacKey(hmac::Key::from(okm)))
+    /// `RSAPrivateKey` DER of every key, in fingerprint order, each length-prefixed (duplicates
+    /// once), info [`HKDF_INFO`] followed by the key set id; 32 bytes of output used as an
+    /// HMAC-SHA256 key. The output stays inside aws-lc; the DER copies are zeroized on drop.
+    /// `None` for no keys, or if HKDF refused the output length, which 32 bytes (far below
+    /// HKDF-SHA256's limit of 255 * 32) never is; without a key, Secrets are written without the
+    /// annotation and always unsealed, never trusted.
+    pub fn derive(keys: &[&PrivateKey]) -> Option<IntegrityKey> {
+        let mut keyed: Vec<(String, &PrivateKey)> = keys
+            .iter()
+            .map(|k| (k.fingerprint().to_string(), *k))
+            .collect();
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        keyed.dedup_by(|a, b| a.0 == b.0);
+        if keyed.is_empty() {
+            return None;
+        }
+        let id = KeySetId::of(keyed.iter().map(|(fp, _)| fp.as_str()));
+        let mut ikm = Zeroizing::new(Vec::new());
+        for (_, key) in &keyed {
+            let der = key.to_pkcs1_der();
+            ikm.extend_from_slice(&(der.len() as u64).to_be_bytes());
+            ikm.extend_from_slice(&der);
+        }
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, HKDF_SALT).extract(&ikm);
+        let mac = {
+            let info = [HKDF_INFO, id.0.as_bytes()];
+            hmac::Key::from(prk.expand(&info, hmac::HMAC_SHA256).ok()?)
+        };
+        Some(IntegrityKey { id, mac })
     }
 }
 
@@ -166,14 +222,24 @@ pub fn spec_digest(
     Ok(SpecDigest(out))
 }
 
-/// HMAC-SHA256 under `key` of: [`MAC_DOMAIN`], `digest`, and the Secret as written: namespace,
-/// name, type (absent = `Opaque`), `immutable` (absent = false), labels, annotations without
+/// HMAC-SHA256 under `key` of: [`MAC_DOMAIN`], `digest`, the key set id, the `opened`
+/// fingerprint, the decryption time `at`, and the Secret as written: namespace, name, type
+/// (absent = `Opaque`), `immutable` (absent = false), labels, annotations without
 /// [`INTEGRITY_ANNOTATION`], owner references (API version, kind, name, UID, controller) and every
 /// `data` entry. Fields are length-prefixed, maps in key order.
-pub fn secret_mac(key: &MacKey, digest: &SpecDigest, secret: &Secret) -> hmac::Tag {
-    let mut ctx = hmac::Context::with_key(&key.0);
+pub fn secret_mac(
+    key: &IntegrityKey,
+    digest: &SpecDigest,
+    opened: &str,
+    at: u64,
+    secret: &Secret,
+) -> hmac::Tag {
+    let mut ctx = hmac::Context::with_key(&key.mac);
     ctx.field(MAC_DOMAIN);
     ctx.field(&digest.0);
+    ctx.field(key.id.0.as_bytes());
+    ctx.field(opened.as_bytes());
+    ctx.field(&at.to_be_bytes());
     let meta = &secret.metadata;
     ctx.field(meta.namespace.as_deref().unwrap_or_default().as_bytes());
     ctx.field(meta.name.as_deref().unwrap_or_default().as_bytes());
@@ -212,8 +278,12 @@ pub fn secret_mac(key: &MacKey, digest: &SpecDigest, secret: &Secret) -> hmac::T
 pub struct Integrity {
     /// The spec digest the Secret was written for.
     pub digest: SpecDigest,
-    /// Fingerprint of the private key the MAC key was derived from.
-    pub key: String,
+    /// The key set the MAC key was derived from.
+    pub keys: KeySetId,
+    /// Fingerprint of the key that opened the first value (a key-order hint; may be empty).
+    pub opened: String,
+    /// When the values were last decrypted (Unix seconds).
+    pub at: u64,
     /// The MAC bytes.
     pub mac: Vec<u8>,
 }
@@ -222,9 +292,11 @@ impl Integrity {
     /// The annotation value.
     pub fn render(&self) -> String {
         format!(
-            "{VERSION};digest={};key={};mac={}",
+            "{VERSION};digest={};keys={};opened={};at={};mac={}",
             B64.encode(self.digest.0),
-            self.key,
+            self.keys.0,
+            self.opened,
+            self.at,
             B64.encode(&self.mac)
         )
     }
@@ -235,11 +307,13 @@ impl Integrity {
         if parts.next()? != VERSION {
             return None;
         }
-        let (mut digest, mut key, mut mac) = (None, None, None);
+        let (mut digest, mut keys, mut opened, mut at, mut mac) = (None, None, None, None, None);
         for part in parts {
             match part.split_once('=')? {
                 ("digest", v) => digest = Some(B64.decode(v).ok()?),
-                ("key", v) => key = Some(v.to_owned()),
+                ("keys", v) => keys = Some(KeySetId(v.to_owned())),
+                ("opened", v) => opened = Some(v.to_owned()),
+                ("at", v) => at = Some(v.parse::<u64>().ok()?),
                 ("mac", v) => mac = Some(B64.decode(v).ok()?),
                 _ => return None,
             }
@@ -247,7 +321,9 @@ impl Integrity {
         let digest: [u8; 32] = digest?.try_into().ok()?;
         Some(Integrity {
             digest: SpecDigest(digest),
-            key: key.filter(|k| !k.is_empty())?,
+            keys: keys?,
+            opened: opened?,
+            at: at?,
             mac: mac?,
         })
     }
@@ -261,14 +337,22 @@ impl Integrity {
             .get(INTEGRITY_ANNOTATION)
             .and_then(|v| Integrity::parse(v))
     }
+
+    /// The key that opened the values, as a key-order hint.
+    pub fn opened_hint(&self) -> Option<String> {
+        Some(self.opened.clone()).filter(|o| !o.is_empty())
+    }
 }
 
-/// Sets the annotation of `secret` for `digest`, with the MAC key of the key named `fingerprint`.
-pub fn stamp(secret: &mut Secret, digest: &SpecDigest, fingerprint: &str, key: &MacKey) {
-    let tag = secret_mac(key, digest, secret);
+/// Sets the annotation of `secret` for `digest`, under `key`: the values were decrypted at `at`
+/// (Unix seconds), the first one by the key with fingerprint `opened` (empty if none).
+pub fn stamp(secret: &mut Secret, digest: &SpecDigest, key: &IntegrityKey, opened: &str, at: u64) {
+    let tag = secret_mac(key, digest, opened, at, secret);
     let value = Integrity {
         digest: *digest,
-        key: fingerprint.to_owned(),
+        keys: key.id.clone(),
+        opened: opened.to_owned(),
+        at,
         mac: tag.as_ref().to_vec(),
     }
     .render();
@@ -282,73 +366,86 @@ pub fn stamp(secret: &mut Secret, digest: &SpecDigest, fingerprint: &str, key: &
 /// What [`check`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// The Secret is exactly what the controller wrote for this spec: nothing to do.
-    Verified,
-    /// No annotation (written by someone else, by upstream's controller, or by hand).
+    /// The Secret is exactly what the controller wrote for this spec, with the keys held now,
+    /// from values decrypted at `at` (Unix seconds), within the re-verification period.
+    Verified {
+        /// When the values were decrypted.
+        at: u64,
+    },
+    /// No annotation (written by someone else, by upstream's controller, by an older version of
+    /// ours, or by hand).
     Missing,
     /// Written for another spec, name, scope or UID: the SealedSecret changed.
     SpecChanged,
-    /// The key named in the annotation is not held (removed, or never ours).
-    UnknownKey,
-    /// The digest matches but the MAC does not: edited or replaced by someone else.
+    /// Written while the controller held another set of keys (one was added or removed).
+    KeysChanged,
+    /// The digest and keys match but the MAC does not: edited, replaced or forged.
     Tampered,
+    /// Verified, but the values were decrypted longer ago than the re-verification period.
+    Due,
 }
 
-/// Checks `secret` against the SealedSecret's `digest`; `mac_key` finds the MAC key of a key
-/// fingerprint among the keys held. The MAC is compared in constant time.
-pub fn check<F>(secret: &Secret, digest: &SpecDigest, mac_key: F) -> Verdict
-where
-    F: FnOnce(&str) -> Option<MacKey>,
-{
+/// Checks `secret` against the SealedSecret's `digest` with the integrity key of the keys held
+/// now (`None`: no key, nothing verifies). The MAC is compared in constant time. With a
+/// `reverify` period, a Secret whose values were decrypted longer ago than that (or in the
+/// future) is [`Verdict::Due`].
+pub fn check(
+    secret: &Secret,
+    digest: &SpecDigest,
+    key: Option<&IntegrityKey>,
+    now: u64,
+    reverify: Option<std::time::Duration>,
+) -> Verdict {
     let Some(integrity) = Integrity::of(secret) else {
         return Verdict::Missing;
     };
     if integrity.digest != *digest {
         return Verdict::SpecChanged;
     }
-    let Some(key) = mac_key(&integrity.key) else {
-        return Verdict::UnknownKey;
+    let Some(key) = key.filter(|k| k.id == integrity.keys) else {
+        return Verdict::KeysChanged;
     };
-    let tag = secret_mac(&key, digest, secret);
-    match constant_time::verify_slices_are_equal(tag.as_ref(), &integrity.mac) {
-        Ok(()) => Verdict::Verified,
-        Err(_) => Verdict::Tampered,
+    let tag = secret_mac(key, digest, &integrity.opened, integrity.at, secret);
+    if constant_time::verify_slices_are_equal(tag.as_ref(), &integrity.mac).is_err() {
+        return Verdict::Tampered;
+    }
+    match reverify {
+        Some(period) if integrity.at > now || now - integrity.at >= period.as_secs() => {
+            Verdict::Due
+        }
+        _ => Verdict::Verified { at: integrity.at },
     }
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::OnceLock;
+    use std::time::Duration;
 
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
     use sealed_secrets::SealedSecretSpec;
 
     use super::*;
 
-    /// Two real 2048-bit keys and their MAC keys, generated once.
-    fn keys() -> &'static [(PrivateKey, MacKey); 2] {
-        static KEYS: OnceLock<[(PrivateKey, MacKey); 2]> = OnceLock::new();
+    const NOW: u64 = 1_800_000_000;
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    /// Three real 2048-bit keys, generated once.
+    fn keys() -> &'static [PrivateKey; 3] {
+        static KEYS: OnceLock<[PrivateKey; 3]> = OnceLock::new();
         KEYS.get_or_init(|| {
-            let make = || {
-                let key = PrivateKey::generate(2048).expect("generate");
-                let mac = MacKey::derive(&key).expect("32-byte HKDF output");
-                (key, mac)
-            };
-            [make(), make()]
+            let make = || PrivateKey::generate(2048).expect("generate");
+            [make(), make(), make()]
         })
     }
 
-    fn fingerprint(i: usize) -> String {
-        keys()[i].0.fingerprint().to_string()
+    fn held(which: &[usize]) -> IntegrityKey {
+        let refs: Vec<&PrivateKey> = which.iter().map(|&i| &keys()[i]).collect();
+        IntegrityKey::derive(&refs).expect("key")
     }
 
-    /// Finds the MAC key of the keys in `held`.
-    fn held(held: &'static [usize]) -> impl Fn(&str) -> Option<MacKey> {
-        move |fp: &str| {
-            held.iter()
-                .find(|&&i| fingerprint(i) == fp)
-                .map(|&i| keys()[i].1.clone())
-        }
+    fn fingerprint(i: usize) -> String {
+        keys()[i].fingerprint().to_string()
     }
 
     fn sealed() -> SealedSecret {
@@ -361,8 +458,8 @@ mod tests {
         s
     }
 
-    fn written(digest: &SpecDigest) -> Secret {
-        let mut secret = Secret {
+    fn plain() -> Secret {
+        Secret {
             metadata: ObjectMeta {
                 name: Some("db".into()),
                 namespace: Some("apps".into()),
@@ -381,8 +478,13 @@ mod tests {
             },
             data: Some([("password".to_owned(), ByteString(b"hunter2".to_vec()))].into()),
             ..Default::default()
-        };
-        stamp(&mut secret, digest, &fingerprint(0), &keys()[0].1);
+        }
+    }
+
+    /// Written by a controller holding keys 0 and 1, decrypted at NOW with key 0.
+    fn written(digest: &SpecDigest) -> Secret {
+        let mut secret = plain();
+        stamp(&mut secret, digest, &held(&[0, 1]), &fingerprint(0), NOW);
         secret
     }
 
@@ -390,18 +492,22 @@ mod tests {
         spec_digest(sealed, &UnsealOptions::default()).expect("digest")
     }
 
+    fn verdict(secret: &Secret, d: &SpecDigest, keys: &[usize]) -> Verdict {
+        check(secret, d, Some(&held(keys)), NOW + 60, Some(DAY))
+    }
+
     #[test]
     fn untouched_secret_verifies_and_server_fields_do_not_matter() {
         let d = digest(&sealed());
         let mut secret = written(&d);
-        assert_eq!(check(&secret, &d, held(&[0, 1])), Verdict::Verified);
+        assert_eq!(verdict(&secret, &d, &[1, 0]), Verdict::Verified { at: NOW });
         secret.metadata.resource_version = Some("43".into());
         secret.metadata.managed_fields = Some(Vec::new());
         secret.type_ = Some("Opaque".into());
         secret.immutable = Some(false);
         assert_eq!(
-            check(&secret, &d, held(&[0])),
-            Verdict::Verified,
+            verdict(&secret, &d, &[0, 1]),
+            Verdict::Verified { at: NOW },
             "server-set fields and defaults are not part of the MAC"
         );
     }
@@ -451,12 +557,54 @@ mod tests {
         for (what, edit) in edits {
             let mut secret = written(&d);
             edit(&mut secret);
-            assert_eq!(check(&secret, &d, held(&[0])), Verdict::Tampered, "{what}");
+            assert_eq!(verdict(&secret, &d, &[0, 1]), Verdict::Tampered, "{what}");
+        }
+        // The time and the key-order hint are covered too.
+        let value =
+            written(&d).metadata.annotations.expect("annotations")[INTEGRITY_ANNOTATION].clone();
+        for (from, to) in [
+            (format!(";at={NOW};"), format!(";at={};", NOW + 1)),
+            (
+                format!("opened={}", fingerprint(0)),
+                format!("opened={}", fingerprint(1)),
+            ),
+        ] {
+            let mut s = written(&d);
+            s.metadata
+                .annotations
+                .as_mut()
+                .expect("annotations")
+                .insert(INTEGRITY_ANNOTATION.into(), value.replace(&from, &to));
+            assert_eq!(verdict(&s, &d, &[0, 1]), Verdict::Tampered, "{to}");
         }
     }
 
     #[test]
-    fn annotation_forged_or_removed() {
+    fn one_held_key_is_not_enough_to_forge() {
+        let d = digest(&sealed());
+        // Someone holding key 1 alone (a key they created in the controller's namespace, or an
+        // old backup) stamps a Secret with data of their choice, naming the current key set.
+        let mut forged = plain();
+        forged
+            .data
+            .as_mut()
+            .expect("data")
+            .insert("password".into(), ByteString(b"attacker".to_vec()));
+        let theirs = held(&[1]);
+        stamp(&mut forged, &d, &theirs, &fingerprint(1), NOW);
+        let annotation = forged.metadata.annotations.as_mut().expect("annotations");
+        let value =
+            annotation[INTEGRITY_ANNOTATION].replace(theirs.id.as_str(), held(&[0, 1]).id.as_str());
+        annotation.insert(INTEGRITY_ANNOTATION.into(), value);
+        assert_eq!(verdict(&forged, &d, &[0, 1]), Verdict::Tampered);
+        // Left naming their own key set, it is simply not the controller's.
+        let mut own = plain();
+        stamp(&mut own, &d, &theirs, &fingerprint(1), NOW);
+        assert_eq!(verdict(&own, &d, &[0, 1]), Verdict::KeysChanged);
+    }
+
+    #[test]
+    fn annotation_removed_or_garbage() {
         let d = digest(&sealed());
         let mut secret = written(&d);
         secret
@@ -465,19 +613,13 @@ mod tests {
             .as_mut()
             .expect("annotations")
             .remove(INTEGRITY_ANNOTATION);
-        assert_eq!(check(&secret, &d, held(&[0])), Verdict::Missing);
-
-        // A MAC computed with another key the controller holds, but claiming key 0.
-        let mut forged = written(&d);
-        stamp(&mut forged, &d, &fingerprint(0), &keys()[1].1);
-        assert_eq!(check(&forged, &d, held(&[0, 1])), Verdict::Tampered);
-
-        // Garbage and other versions are treated as absent.
+        assert_eq!(verdict(&secret, &d, &[0, 1]), Verdict::Missing);
         for value in [
             "",
-            "v1",
-            "v2;digest=AA;key=k;mac=AA",
-            "v1;digest=!!;key=k;mac=AA",
+            "v2",
+            "v1;digest=AA;key=k;mac=AA",
+            "v2;digest=!!;keys=k;opened=;at=1;mac=AA",
+            "v2;digest=AA;keys=k;opened=;at=x;mac=AA",
         ] {
             let mut s = written(&d);
             s.metadata
@@ -485,23 +627,46 @@ mod tests {
                 .as_mut()
                 .expect("annotations")
                 .insert(INTEGRITY_ANNOTATION.into(), value.into());
-            assert_eq!(check(&s, &d, held(&[0])), Verdict::Missing, "{value:?}");
+            assert_eq!(verdict(&s, &d, &[0, 1]), Verdict::Missing, "{value:?}");
         }
     }
 
     #[test]
-    fn key_removed_or_renewed() {
+    fn keys_added_or_removed_and_time_running_out() {
         let d = digest(&sealed());
         let secret = written(&d);
         assert_eq!(
-            check(&secret, &d, held(&[1])),
-            Verdict::UnknownKey,
-            "its key was removed"
+            verdict(&secret, &d, &[0]),
+            Verdict::KeysChanged,
+            "a key was removed"
         );
         assert_eq!(
-            check(&secret, &d, held(&[1, 0])),
-            Verdict::Verified,
-            "a newer key does not invalidate it"
+            verdict(&secret, &d, &[0, 1, 2]),
+            Verdict::KeysChanged,
+            "a key was added"
+        );
+        assert_eq!(
+            check(&secret, &d, None, NOW, Some(DAY)),
+            Verdict::KeysChanged
+        );
+        let key = held(&[0, 1]);
+        assert_eq!(
+            check(&secret, &d, Some(&key), NOW + DAY.as_secs() - 1, Some(DAY)),
+            Verdict::Verified { at: NOW }
+        );
+        assert_eq!(
+            check(&secret, &d, Some(&key), NOW + DAY.as_secs(), Some(DAY)),
+            Verdict::Due
+        );
+        assert_eq!(
+            check(&secret, &d, Some(&key), NOW - 10, Some(DAY)),
+            Verdict::Due,
+            "future"
+        );
+        assert_eq!(
+            check(&secret, &d, Some(&key), NOW + 10 * DAY.as_secs(), None),
+            Verdict::Verified { at: NOW },
+            "no re-verification period"
         );
     }
 
@@ -548,7 +713,7 @@ mod tests {
             let d2 = digest(&changed);
             assert_ne!(d, d2, "{what}");
             assert_eq!(
-                check(&secret, &d2, held(&[0])),
+                verdict(&secret, &d2, &[0, 1]),
                 Verdict::SpecChanged,
                 "{what}"
             );
@@ -566,6 +731,7 @@ mod tests {
         assert_eq!(digest(&hinted), d);
         let strict = UnsealOptions {
             accept_deprecated_v1_data: false,
+            ..UnsealOptions::default()
         };
         assert_ne!(spec_digest(&base, &strict).expect("digest"), d);
     }
@@ -577,30 +743,35 @@ mod tests {
         let value = secret.metadata.annotations.as_ref().expect("annotations")
             [INTEGRITY_ANNOTATION]
             .clone();
-        assert!(value.starts_with("v1;digest="), "{value}");
+        assert!(value.starts_with("v2;digest="), "{value}");
         assert!(
-            value.contains(&format!(";key={};mac=", fingerprint(0))),
+            value.contains(&format!(";opened={};at={NOW};mac=", fingerprint(0))),
             "{value}"
         );
         assert!(!value.contains("hunter2"));
         let parsed = Integrity::parse(&value).expect("parses");
         assert_eq!(parsed.render(), value);
         assert_eq!(parsed.mac.len(), 32);
+        assert_eq!(parsed.opened_hint(), Some(fingerprint(0)));
     }
 
     #[test]
-    fn mac_keys_differ_per_private_key_and_are_stable() {
+    fn integrity_keys_depend_on_every_key_not_their_order() {
         let d = digest(&sealed());
-        let s = written(&d);
-        let again = MacKey::derive(&keys()[0].0).expect("32-byte HKDF output");
+        let s = plain();
+        let mac = |k: &IntegrityKey| secret_mac(k, &d, "", NOW, &s).as_ref().to_vec();
+        assert_eq!(mac(&held(&[0, 1])), mac(&held(&[1, 0, 1])));
+        assert_ne!(mac(&held(&[0, 1])), mac(&held(&[0])));
+        assert_ne!(mac(&held(&[0, 1])), mac(&held(&[0, 2])));
         assert_eq!(
-            secret_mac(&again, &d, &s).as_ref(),
-            secret_mac(&keys()[0].1, &d, &s).as_ref()
+            held(&[0, 1]).id,
+            KeySetId::of([fingerprint(1).as_str(), &fingerprint(0)])
         );
-        assert_ne!(
-            secret_mac(&keys()[1].1, &d, &s).as_ref(),
-            secret_mac(&keys()[0].1, &d, &s).as_ref()
+        assert!(IntegrityKey::derive(&[]).is_none());
+        let debug = format!("{:?}", held(&[0]));
+        assert!(
+            debug.starts_with("IntegrityKey(") && debug.ends_with(", ..)"),
+            "{debug}"
         );
-        assert_eq!(format!("{:?}", keys()[0].1), "MacKey(..)");
     }
 }

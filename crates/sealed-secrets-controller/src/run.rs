@@ -36,6 +36,12 @@ use crate::unsealer::Unsealer;
 /// Reconciles in flight per CPU (the RSA work itself is bounded by the unseal pool).
 const RECONCILES_PER_CPU: usize = 4;
 
+/// Longest time a request head may take to arrive (less if `--read-timeout` is shorter).
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How often `--trusted-proxies=auto` reads the API server's addresses again.
+const DISCOVERY_PERIOD: std::time::Duration = std::time::Duration::from_secs(60);
+
 const SERVICE_ACCOUNT_NAMESPACE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
 /// Runs the controller until SIGTERM/SIGINT.
@@ -59,6 +65,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let registry = Arc::new(KeyRegistry::default());
     let options = UnsealOptions {
         accept_deprecated_v1_data: config.reconcile.accept_deprecated_v1_data,
+        template_error_detail: false,
     };
     let unsealer = Unsealer::new(
         registry.clone(),
@@ -84,26 +91,36 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // HTTP first: bind errors fail startup; probes answer while keys load.
     let api_listener = http::bind(&config.http.listen_addr).await?;
     let metrics_listener = http::bind(&config.http.metrics_addr).await?;
+    let trusted = config.http.trusted_proxies.clone();
+    if trusted.discovers() {
+        tokio::spawn(discover_api_server(client.clone(), trusted.clone()));
+    }
     let state = Arc::new(ApiState {
         registry: registry.clone(),
         unsealer: unsealer.clone(),
         limiter: RateLimiter::new(config.http.rate_limit, config.http.rate_limit_burst),
+        trusted: trusted.clone(),
         watches_synced: watches_synced.clone(),
         leading: leadership.receiver(),
         ready_once: AtomicBool::new(false),
-        options,
     });
     let timeout = config.http.write_timeout.max(config.http.read_timeout);
+    let limits = http::ServerLimits {
+        header_timeout: config.http.read_timeout.min(HEADER_TIMEOUT),
+        trusted,
+    };
     let api_server = tokio::spawn(http::serve(
         api_listener,
         config.http.listen_addr.clone(),
         http::api_router(state, metrics.clone(), timeout),
+        limits.clone(),
         shutdown.clone().cancelled_owned(),
     ));
     let metrics_server = tokio::spawn(http::serve(
         metrics_listener,
         config.http.metrics_addr.clone(),
         http::metrics_router(metrics.clone()),
+        limits,
         shutdown.clone().cancelled_owned(),
     ));
 
@@ -243,6 +260,40 @@ impl LeaderWork {
         join_all(loops).await;
         renewal.abort();
         Ok(())
+    }
+}
+
+/// `--trusted-proxies=auto`: keeps the addresses of the `kubernetes` EndpointSlice in `default`
+/// (the API server's) as trusted proxies, read every minute. Without permission to read it (or
+/// where it does not exist) no address is added, and clients through the proxy share the API
+/// server's address for rate limiting.
+async fn discover_api_server(client: Client, trusted: Arc<http::client::TrustedProxies>) {
+    use k8s_openapi::api::discovery::v1::EndpointSlice;
+    let api: Api<EndpointSlice> = Api::namespaced(client, "default");
+    let mut reported = false;
+    loop {
+        match api.get_opt("kubernetes").await {
+            Ok(Some(slice)) => {
+                let addresses: Vec<std::net::IpAddr> = slice
+                    .endpoints
+                    .iter()
+                    .flat_map(|e| e.addresses.iter())
+                    .filter_map(|a| a.parse().ok())
+                    .collect();
+                tracing::debug!(addresses = ?addresses, "trusted proxies: the API server's addresses");
+                trusted.set_discovered(addresses);
+            }
+            Ok(None) | Err(_) if !reported => {
+                reported = true;
+                tracing::info!(
+                    "cannot read the API server's addresses (EndpointSlice default/kubernetes); \
+                     requests through the service proxy are rate-limited as one client \
+                     (set --trusted-proxies to the API server's addresses to limit each client)"
+                );
+            }
+            _ => {}
+        }
+        tokio::time::sleep(DISCOVERY_PERIOD).await;
     }
 }
 

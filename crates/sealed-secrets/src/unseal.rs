@@ -173,7 +173,13 @@ impl std::fmt::Debug for UnsealedSecret {
             .field("type", &self.secret.type_)
             .field(
                 "items",
-                &self.secret.data.iter().flatten().map(|(k, _)| k).collect::<Vec<_>>(),
+                &self
+                    .secret
+                    .data
+                    .iter()
+                    .flatten()
+                    .map(|(k, _)| k)
+                    .collect::<Vec<_>>(),
             )
             .finish_non_exhaustive()
     }

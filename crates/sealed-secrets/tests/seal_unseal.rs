@@ -416,8 +416,14 @@ fn key_that_opened_the_first_value_is_tried_first() {
     )
     .expect("seals");
     let mut stats = UnsealStats::default();
-    unseal_counted(&sealed, &[&other, &k], &opts(), &Budget::default(), &mut stats)
-        .expect("unseals");
+    unseal_counted(
+        &sealed,
+        &[&other, &k],
+        &opts(),
+        &Budget::default(),
+        &mut stats,
+    )
+    .expect("unseals");
     assert_eq!(
         stats.rsa_operations, 4,
         "2 for the first value, then 1 each"
@@ -592,7 +598,11 @@ fn template_failures_while_rendering_carry_nothing_of_the_values() {
         if !message.contains("template: ") {
             // A failure while rendering: one static message naming every template item, so the
             // answer does not say which one failed.
-            assert_eq!(message, format!("{TEMPLATE_FAILED} (ok, probe)"), "{template}");
+            assert_eq!(
+                message,
+                format!("{TEMPLATE_FAILED} (ok, probe)"),
+                "{template}"
+            );
         }
     }
 }
@@ -602,23 +612,31 @@ fn template_detail_only_when_asked_for() {
     let k = key("test-only-rsa2048.pem");
     let sealed = planted(&k, &[("a", "{{ .user }}"), ("b", "{{ fail \"boom\" }}")]);
     let hidden = unseal(&sealed, &[&k], &opts()).unwrap_err().to_string();
-    assert!(hidden.starts_with(TEMPLATE_FAILED) && hidden.ends_with("(a, b)"), "{hidden}");
+    assert!(
+        hidden.starts_with(TEMPLATE_FAILED) && hidden.ends_with("(a, b)"),
+        "{hidden}"
+    );
     let detail = UnsealOptions {
         template_error_detail: true,
         ..opts()
     };
     let shown = unseal(&sealed, &[&k], &detail).unwrap_err().to_string();
-    assert!(shown.contains("error calling fail") && shown.ends_with("(b)"), "{shown}");
+    assert!(
+        shown.contains("error calling fail") && shown.ends_with("(b)"),
+        "{shown}"
+    );
 }
 
 #[test]
 fn template_parse_errors_are_reported_in_full_and_stop_rendering() {
     let k = key("test-only-rsa2048.pem");
-    let sealed = planted(&k, &[("bad", "{{ nosuchfunc .pw }}"), ("probe", "{{ fail .pw }}")]);
+    let sealed = planted(
+        &k,
+        &[("bad", "{{ nosuchfunc .pw }}"), ("probe", "{{ fail .pw }}")],
+    );
     let err = unseal(&sealed, &[&k], &opts()).unwrap_err().to_string();
     assert_eq!(
-        err,
-        "template: 1:4: function \"nosuchfunc\" not defined (bad)",
+        err, "template: 1:4: function \"nosuchfunc\" not defined (bad)",
         "only the parse error, the other template never ran"
     );
 }
@@ -647,10 +665,14 @@ fn templates_of_one_object_share_one_budget() {
     unseal(&sealed, &[], &opts()).expect("one heavy template fits");
     sealed.spec.template.data = Some(map(&[("a", heavy), ("b", heavy), ("c", heavy)]));
     let err = unseal(&sealed, &[], &opts()).unwrap_err().to_string();
-    assert!(err.starts_with(TEMPLATE_FAILED) && err.ends_with("(a, b, c)"), "{err}");
+    assert!(
+        err.starts_with(TEMPLATE_FAILED) && err.ends_with("(a, b, c)"),
+        "{err}"
+    );
 
-    let too_many: BTreeMap<String, String> =
-        (0..1001).map(|i| (format!("t{i}"), "x".to_owned())).collect();
+    let too_many: BTreeMap<String, String> = (0..1001)
+        .map(|i| (format!("t{i}"), "x".to_owned()))
+        .collect();
     sealed.spec.template.data = Some(too_many);
     let err = unseal(&sealed, &[], &opts()).unwrap_err();
     assert!(err.is_over_budget(), "{err}");
@@ -671,15 +693,24 @@ fn rsa_attempts_are_capped_per_call() {
     junk.extend([7u8; 300]);
     let junk = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &junk);
     for i in 0..40 {
-        sealed.spec.encrypted_data.insert(format!("v{i}"), junk.clone());
+        sealed
+            .spec
+            .encrypted_data
+            .insert(format!("v{i}"), junk.clone());
     }
     let limits = Limits {
         rsa_operations: 50,
         ..Limits::default()
     };
     let mut stats = UnsealStats::default();
-    let err = unseal_counted(&sealed, &[&k, &other], &opts(), &Budget::new(limits), &mut stats)
-        .unwrap_err();
+    let err = unseal_counted(
+        &sealed,
+        &[&k, &other],
+        &opts(),
+        &Budget::new(limits),
+        &mut stats,
+    )
+    .unwrap_err();
     assert_eq!(stats.rsa_operations, 50, "stops at the cap");
     assert!(err.is_over_budget());
     assert_eq!(
@@ -688,9 +719,18 @@ fn rsa_attempts_are_capped_per_call() {
          (kubeseal --re-encrypt) so that every value is sealed with the latest key"
     );
     let mut stats = UnsealStats::default();
-    let err = verify(&sealed, &[&k, &other], &opts(), &Budget::new(limits), &mut stats)
-        .unwrap_err();
-    assert_eq!(stats.rsa_operations, 2, "verify stops at the first value no key opens");
+    let err = verify(
+        &sealed,
+        &[&k, &other],
+        &opts(),
+        &Budget::new(limits),
+        &mut stats,
+    )
+    .unwrap_err();
+    assert_eq!(
+        stats.rsa_operations, 2,
+        "verify stops at the first value no key opens"
+    );
     assert_eq!(err.to_string(), "no key could decrypt secret (v0)");
 }
 
@@ -729,9 +769,13 @@ fn verify_renders_no_template() {
 fn legacy_blob_that_is_not_a_secret_says_nothing_about_its_content() {
     let k = key("test-only-rsa2048.pem");
     let inner = format!("{{\"kind\": \"Secret\", \"data\": {PLANTED}}}");
-    let ciphertext =
-        sealed_secrets::crypto::hybrid_encrypt(&mut rng(), k.public_key(), inner.as_bytes(), b"ns/s")
-            .expect("encrypts");
+    let ciphertext = sealed_secrets::crypto::hybrid_encrypt(
+        &mut rng(),
+        k.public_key(),
+        inner.as_bytes(),
+        b"ns/s",
+    )
+    .expect("encrypts");
     let mut sealed = SealedSecret::new("s", Default::default());
     sealed.metadata.namespace = Some("ns".into());
     sealed.spec.data = Some(base64::Engine::encode(

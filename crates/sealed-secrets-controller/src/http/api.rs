@@ -7,31 +7,38 @@
 //!   without endpoints. 503 saying why otherwise.
 //! - `GET /v1/cert.pem`: the latest key's certificate (one PEM block).
 //! - `POST /v1/verify`: a YAML/JSON stream of SealedSecrets (Lists and several documents
-//!   accepted): 200 if every one unseals, 409 if one does not, 400 if the body is not
-//!   SealedSecrets.
+//!   accepted): 200 if every value of every one decrypts, 409 naming the first object and item
+//!   that does not, 400 if the body is not SealedSecrets. Nothing else: no template is parsed or
+//!   rendered, and the decrypted values are wiped at once (see `docs/security.md`).
 //! - `POST /v1/rotate`: one SealedSecret, re-encrypted with the latest key. The scope is read from
 //!   the top-level annotations only and never changes (CVE-2026-22728); template metadata and
 //!   `template.data` are kept as they are; 409 if it cannot be decrypted, 400 if malformed.
 //!
+//! Until the first key exists (a fresh install generates it at startup), `cert.pem`, `verify`
+//! and `rotate` answer 503 with `Retry-After`. Verify and rotate are rate-limited per client
+//! ([`super::client`]), run on their own pool with a budget of RSA attempts per request, and stop
+//! when the request is cancelled ([`crate::unsealer`]); 503 when that pool is saturated.
+//!
 //! Bodies of error answers are one line of text, never secret values.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sealed_secrets::keys::PublicKey;
 use sealed_secrets::manifest::parse_sealed_secrets;
 use sealed_secrets::scope::Scope;
 use sealed_secrets::seal::{KEY_HINT_ANNOTATION, STRIPPED_ANNOTATIONS, SealError, seal_value};
-use sealed_secrets::unseal::UnsealOptions;
 use sealed_secrets::{SealedSecret, SealedSecretSpec};
 
+use super::client::TrustedProxies;
 use super::ratelimit::RateLimiter;
 use crate::keys::KeyRegistry;
-use crate::unsealer::{UnsealFailure, Unsealer};
+use crate::unsealer::{CancelOnDrop, UnsealFailure, Unsealer};
 
 /// What the handlers share.
 pub struct ApiState {
@@ -41,14 +48,42 @@ pub struct ApiState {
     pub unsealer: Unsealer,
     /// Limits verify and rotate.
     pub limiter: RateLimiter,
+    /// Whose `X-Forwarded-For` counts.
+    pub trusted: Arc<TrustedProxies>,
     /// Set once every reconcile watch has synced (as the leader).
     pub watches_synced: Arc<AtomicBool>,
     /// True while this replica leads.
     pub leading: tokio::sync::watch::Receiver<bool>,
     /// Set the first time `/readyz` answers 200.
     pub ready_once: AtomicBool,
-    /// `--accept-deprecated-v1-data`.
-    pub options: UnsealOptions,
+}
+
+/// Seconds a client should wait while there is no key yet.
+const NO_KEY_RETRY_AFTER: &str = "5";
+
+/// The 503 answer while no sealing key exists.
+fn no_key_yet() -> Response {
+    let mut response = text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "no sealing key yet: the controller is generating its first key; try again in a few seconds\n",
+    );
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        header::HeaderValue::from_static(NO_KEY_RETRY_AFTER),
+    );
+    response
+}
+
+/// The 503 answer while the HTTP pool is saturated.
+fn busy() -> Response {
+    let mut response = text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "too many requests are being served; try again shortly\n",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    response
 }
 
 fn text(status: StatusCode, body: impl Into<String>) -> Response {
@@ -102,24 +137,21 @@ pub async fn cert(State(state): State<Arc<ApiState>>) -> Response {
             latest.cert.to_pem(),
         )
             .into_response(),
-        None => text(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "cannot get certificate\n",
-        ),
+        None => no_key_yet(),
     }
 }
 
-/// Applies the rate limit of `path`; `Err` is the 429 answer.
+/// Applies the rate limit of `path` to the request's client; `Err` is the 429 answer.
 fn limit(
     state: &ApiState,
+    peer: SocketAddr,
     headers: &HeaderMap,
     path: &str,
 ) -> Result<Vec<(&'static str, String)>, Box<Response>> {
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    let decision = state.limiter.check(
-        &RateLimiter::key(forwarded, path),
-        std::time::Instant::now(),
-    );
+    let client = state.trusted.client(peer.ip(), headers);
+    let decision = state
+        .limiter
+        .check(&RateLimiter::key(client, path), std::time::Instant::now());
     let headers = decision.headers();
     if decision.allowed {
         Ok(headers)
@@ -155,36 +187,34 @@ fn parse_body(body: &[u8]) -> Result<Vec<SealedSecret>, Box<Response>> {
 /// `POST /v1/verify`.
 pub async fn verify(
     State(state): State<Arc<ApiState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let rate = match limit(&state, &headers, "/v1/verify") {
+    let rate = match limit(&state, peer, &headers, "/v1/verify") {
         Ok(rate) => rate,
         Err(denied) => return *denied,
     };
     let mut response = match parse_body(&body) {
         Err(response) => *response,
+        Ok(_) if state.registry.is_empty() => no_key_yet(),
         Ok(objects) => {
-            let mut failure = None;
-            for sealed in objects {
-                let name = sealed.display_name();
-                match state
-                    .unsealer
-                    .unseal_with(Arc::new(sealed), state.options)
-                    .await
-                {
-                    Ok(_) => {}
-                    Err(UnsealFailure::Task) => {
-                        failure = Some(text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n"));
-                        break;
-                    }
-                    Err(UnsealFailure::Unseal(error)) => {
-                        failure = Some(text(StatusCode::CONFLICT, format!("{name}: {error}\n")));
-                        break;
-                    }
+            // Dropped (and so cancelling the work) if the request times out or the client leaves.
+            let cancel = CancelOnDrop::default();
+            match state.unsealer.verify(objects, cancel.flag()).await {
+                Ok(()) => text(StatusCode::OK, ""),
+                Err((_, UnsealFailure::Busy)) => busy(),
+                Err((_, UnsealFailure::Task)) => {
+                    text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
+                }
+                Err((name, UnsealFailure::Unseal(error))) if error.is_over_budget() => text(
+                    StatusCode::BAD_REQUEST,
+                    format!("{name}: {error}; or verify fewer objects per request\n"),
+                ),
+                Err((name, UnsealFailure::Unseal(error))) => {
+                    text(StatusCode::CONFLICT, format!("{name}: {error}\n"))
                 }
             }
-            failure.unwrap_or_else(|| text(StatusCode::OK, ""))
         }
     };
     add_headers(&mut response, &rate);
@@ -194,10 +224,11 @@ pub async fn verify(
 /// `POST /v1/rotate`.
 pub async fn rotate(
     State(state): State<Arc<ApiState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let rate = match limit(&state, &headers, "/v1/rotate") {
+    let rate = match limit(&state, peer, &headers, "/v1/rotate") {
         Ok(rate) => rate,
         Err(denied) => return *denied,
     };
@@ -224,24 +255,18 @@ pub async fn rotate(
 
 async fn rotate_one(state: &ApiState, sealed: SealedSecret) -> Response {
     let Some(latest) = state.registry.latest() else {
-        return text(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "cannot get certificate\n",
-        );
+        return no_key_yet();
     };
     let name = sealed.display_name();
     // Decrypt the encrypted items only: templates are carried over untouched, not flattened.
-    let mut items_only = sealed.clone();
-    items_only.spec.template.data = None;
-    let options = UnsealOptions {
-        accept_deprecated_v1_data: true,
-    };
+    let cancel = CancelOnDrop::default();
     let unsealed = match state
         .unsealer
-        .unseal_with(Arc::new(items_only), options)
+        .decrypt_items(sealed.clone(), cancel.flag())
         .await
     {
         Ok(unsealed) => unsealed,
+        Err(UnsealFailure::Busy) => return busy(),
         Err(UnsealFailure::Task) => {
             return text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n");
         }

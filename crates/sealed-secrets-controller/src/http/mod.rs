@@ -6,15 +6,24 @@
 //! and `/v1/rotate` are counted in `sealed_secrets_controller_http_requests_total` and timed in
 //! `sealed_secrets_controller_http_request_duration_seconds`. Each request is bounded by
 //! `--write-timeout` (answering 408 past it). Both servers drain in-flight requests on shutdown.
+//!
+//! Both servers run on [`serve`], an accept loop with limits that `axum::serve` lacks: at most
+//! [`MAX_CONNECTIONS`] open connections, [`MAX_CONNECTIONS_PER_PEER`] of them from one address
+//! (trusted proxies excepted), and a header-read timeout ([`ServerLimits::header_timeout`]) that
+//! closes a connection whose request head does not arrive in time, also an idle keep-alive one.
+//! So slow or half-sent requests cannot pile up.
 
 pub mod api;
+pub mod client;
 pub mod ratelimit;
 
-use std::sync::Arc;
-use std::time::Instant;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -31,15 +40,6 @@ pub enum ServeError {
     /// The address could not be bound.
     #[error("cannot listen on {addr}")]
     Bind {
-        /// The address as given.
-        addr: String,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The server failed while running.
-    #[error("HTTP server on {addr} failed")]
-    Serve {
         /// The address as given.
         addr: String,
         /// The OS error.
@@ -153,18 +153,143 @@ async fn instrument(State(metrics): State<Metrics>, request: Request, next: Next
     response
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then drains.
+/// Open connections a server accepts at most; more wait in the listen backlog.
+pub const MAX_CONNECTIONS: usize = 512;
+/// Open connections one address may hold (trusted proxies excepted).
+pub const MAX_CONNECTIONS_PER_PEER: usize = 32;
+/// How long shutdown waits for open connections to finish.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// Connection limits of a server.
+#[derive(Clone)]
+pub struct ServerLimits {
+    /// Time allowed for a request head (request line and headers) to arrive, from the moment
+    /// the connection waits for one.
+    pub header_timeout: Duration,
+    /// Peers exempt from the per-address cap (the API server proxies many clients).
+    pub trusted: Arc<client::TrustedProxies>,
+}
+
+/// Counts connections per peer address.
+#[derive(Default)]
+struct PerPeer(Mutex<HashMap<IpAddr, usize>>);
+
+/// One counted connection; uncounted when dropped.
+struct PeerSlot {
+    peers: Arc<PerPeer>,
+    ip: IpAddr,
+}
+
+impl Drop for PeerSlot {
+    fn drop(&mut self) {
+        let mut peers = self
+            .peers
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = peers.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                peers.remove(&self.ip);
+            }
+        }
+    }
+}
+
+impl PerPeer {
+    fn take(self: &Arc<Self>, ip: IpAddr) -> Option<PeerSlot> {
+        let mut peers = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = peers.entry(ip).or_insert(0);
+        if *n >= MAX_CONNECTIONS_PER_PEER {
+            return None;
+        }
+        *n += 1;
+        Some(PeerSlot {
+            peers: self.clone(),
+            ip,
+        })
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then drains open connections (for at
+/// most ten seconds). Handlers can read the peer address as `ConnectInfo<SocketAddr>`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     addr: String,
     router: Router,
+    limits: ServerLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+
     tracing::info!(addr = %addr, "HTTP server serving");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
+    let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let peers = Arc::new(PerPeer::default());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait, do not spin.
+                    tracing::warn!(addr = %addr, error = %error, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let ip = client::canonical(peer.ip());
+        let counted = if limits.trusted.trusts(ip) {
+            None
+        } else {
+            match peers.take(ip) {
+                Some(slot) => Some(slot),
+                None => {
+                    tracing::debug!(peer = %ip, "too many connections from one address; closing");
+                    continue;
+                }
+            }
+        };
+        let service = TowerToHyperService::new(tower::ServiceExt::map_request(
+            router.clone(),
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            },
+        ));
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout);
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _permit = permit;
+            let _counted = counted;
+            // A reset or timed-out connection is the client's business, not an error of ours.
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
         .await
-        .map_err(|source| ServeError::Serve { addr, source })
+        .is_err()
+    {
+        tracing::warn!(addr = %addr, "connections still open after shutdown; closing them");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

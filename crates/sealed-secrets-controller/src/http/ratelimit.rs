@@ -2,8 +2,8 @@
 //!
 //! The algorithm is GCRA (the generic cell rate algorithm), with upstream's parameters:
 //! emission interval `T = 1 s / rate`, tolerance `T × (burst + 1)`, so `burst + 1` requests pass
-//! at once and then `rate` per second. Clients are keyed by the lower-cased `X-Forwarded-For`
-//! header (set by the API server's service proxy) and the path. Answers carry
+//! at once and then `rate` per second. Clients are keyed by their address (see [`super::client`]:
+//! the TCP peer, or the address the API server's proxy appended) and the path. Answers carry
 //! `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset` and, when denied,
 //! `Retry-After` (whole seconds, rounded up).
 
@@ -72,9 +72,9 @@ impl RateLimiter {
         }
     }
 
-    /// The client key of a request: lower-cased `X-Forwarded-For`, then the path.
-    pub fn key(forwarded_for: Option<&str>, path: &str) -> String {
-        format!("{}\n{path}\n", forwarded_for.unwrap_or("").to_lowercase())
+    /// The client key of a request: the client's address, then the path.
+    pub fn key(client: std::net::IpAddr, path: &str) -> String {
+        format!("{client}\n{path}")
     }
 
     /// Decides on one request of `key` at `now`.
@@ -138,6 +138,10 @@ fn evict(tats: &mut HashMap<String, Instant>, now: Instant) {
 mod tests {
     use super::*;
 
+    fn ip(s: &str) -> std::net::IpAddr {
+        s.parse().expect("address")
+    }
+
     fn limiter(rate: u32, burst: u32) -> RateLimiter {
         RateLimiter::new(NonZeroU32::new(rate).expect("non-zero"), burst)
     }
@@ -146,7 +150,7 @@ mod tests {
     fn burst_plus_one_then_rate() {
         let l = limiter(2, 2);
         let t0 = Instant::now();
-        let k = RateLimiter::key(Some("10.0.0.1"), "/v1/verify");
+        let k = RateLimiter::key(ip("10.0.0.1"), "/v1/verify");
         let remaining: Vec<_> = (0..3).map(|_| l.check(&k, t0)).collect();
         assert!(remaining.iter().all(|d| d.allowed));
         assert_eq!(
@@ -172,20 +176,19 @@ mod tests {
         let l = limiter(1, 0);
         let t0 = Instant::now();
         assert!(
-            l.check(&RateLimiter::key(Some("A"), "/v1/verify"), t0)
+            l.check(&RateLimiter::key(ip("10.0.0.1"), "/v1/verify"), t0)
                 .allowed
         );
         assert!(
-            !l.check(&RateLimiter::key(Some("a"), "/v1/verify"), t0)
-                .allowed,
-            "keys are lower-cased"
-        );
-        assert!(
-            l.check(&RateLimiter::key(Some("b"), "/v1/verify"), t0)
+            !l.check(&RateLimiter::key(ip("10.0.0.1"), "/v1/verify"), t0)
                 .allowed
         );
         assert!(
-            l.check(&RateLimiter::key(Some("a"), "/v1/rotate"), t0)
+            l.check(&RateLimiter::key(ip("10.0.0.2"), "/v1/verify"), t0)
+                .allowed
+        );
+        assert!(
+            l.check(&RateLimiter::key(ip("10.0.0.1"), "/v1/rotate"), t0)
                 .allowed
         );
     }
@@ -194,7 +197,7 @@ mod tests {
     fn full_allowance_again_after_reset() {
         let l = limiter(10, 4);
         let t0 = Instant::now();
-        let k = RateLimiter::key(None, "/v1/verify");
+        let k = RateLimiter::key(ip("::1"), "/v1/verify");
         let mut last = None;
         for _ in 0..5 {
             last = Some(l.check(&k, t0));

@@ -17,7 +17,7 @@ use std::time::SystemTime;
 use sealed_secrets::keys::{Certificate, Fingerprint, PrivateKey};
 use tokio::sync::watch;
 
-use crate::integrity::MacKey;
+use crate::integrity::IntegrityKey;
 
 /// Where a key Secret was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -41,13 +41,10 @@ pub struct KeyEntry {
     pub order_time: SystemTime,
     /// Name of the Secret holding it.
     pub secret_name: String,
-    /// The HMAC key of the integrity annotation, derived from the private key (see
-    /// [`MacKey::derive`] for when it is absent).
-    pub mac_key: Option<MacKey>,
 }
 
 impl KeyEntry {
-    /// An entry for `key`, deriving its fingerprint and MAC key.
+    /// An entry for `key`, deriving its fingerprint.
     pub fn new(
         key: PrivateKey,
         cert: Certificate,
@@ -56,7 +53,6 @@ impl KeyEntry {
     ) -> KeyEntry {
         KeyEntry {
             fingerprint: key.fingerprint(),
-            mac_key: MacKey::derive(&key),
             key,
             cert,
             order_time,
@@ -91,6 +87,8 @@ pub struct KeyRegistry {
     state: RwLock<State>,
     /// Bumped on every change; readiness and waiters subscribe to it.
     version: watch::Sender<u64>,
+    /// The integrity key of the last key set asked for.
+    integrity: std::sync::Mutex<Option<Arc<IntegrityKey>>>,
 }
 
 impl Default for KeyRegistry {
@@ -98,6 +96,7 @@ impl Default for KeyRegistry {
         KeyRegistry {
             state: RwLock::new(State::default()),
             version: watch::channel(0).0,
+            integrity: std::sync::Mutex::default(),
         }
     }
 }
@@ -235,22 +234,32 @@ impl KeyRegistry {
 }
 
 impl KeyRegistry {
-    /// The MAC key of the key with `fingerprint`, if held.
-    pub fn mac_key(&self, fingerprint: &str) -> Option<crate::integrity::MacKey> {
-        self.read()
+    /// The integrity key of every key held now (derived again only when the set changes);
+    /// `None` while no key is held.
+    pub fn integrity_key(&self) -> Option<Arc<IntegrityKey>> {
+        let state = self.read();
+        let fingerprints: Vec<&str> = state
             .by_secret
             .values()
-            .find(|(e, _)| e.fingerprint.as_str() == fingerprint)
-            .and_then(|(e, _)| e.mac_key.clone())
-    }
-
-    /// The key with `fingerprint`, if held.
-    pub fn get(&self, fingerprint: &str) -> Option<Arc<KeyEntry>> {
-        self.read()
-            .by_secret
-            .values()
-            .find(|(e, _)| e.fingerprint.as_str() == fingerprint)
-            .map(|(e, _)| e.clone())
+            .map(|(e, _)| e.fingerprint.as_str())
+            .collect();
+        let id = crate::integrity::KeySetId::of(fingerprints.iter().copied());
+        let cached = self
+            .integrity
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .filter(|k| k.id == id);
+        if cached.is_some() {
+            return cached;
+        }
+        let keys: Vec<&PrivateKey> = state.by_secret.values().map(|(e, _)| &e.key).collect();
+        let derived = IntegrityKey::derive(&keys).map(Arc::new);
+        *self
+            .integrity
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = derived.clone();
+        derived
     }
 }
 
@@ -347,9 +356,11 @@ mod tests {
             names(r.keys_in_try_order(&[&new, &old])),
             vec!["new", "old"]
         );
-        assert!(r.mac_key(&old).is_some());
-        assert!(r.mac_key("SHA256:unknown").is_none());
-        assert_eq!(r.len(), 2);
+        let both = r.integrity_key().expect("keys held");
+        assert!(Arc::ptr_eq(&both, &r.integrity_key().expect("cached")));
+        r.remove(Source::Labeled, "new");
+        assert_ne!(r.integrity_key().expect("one key").id, both.id);
+        assert_eq!(r.len(), 1);
     }
 
     #[test]

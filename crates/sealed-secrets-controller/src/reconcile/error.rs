@@ -83,16 +83,76 @@ impl ReconcileError {
 impl From<kube::Error> for ReconcileError {
     fn from(error: kube::Error) -> Self {
         let message = match &error {
-            kube::Error::Api(status) => status.message.clone(),
+            kube::Error::Api(status) => api_message(status),
             other => other.to_string(),
         };
         ReconcileError::Update { message }
     }
 }
 
+/// The API server's message, except for a rejected object (422 Invalid): its message may quote
+/// what it rejected (for a `kubernetes.io/dockerconfigjson` Secret, the JSON parser's complaint
+/// about the decrypted value), so only the kind, name, fields and reasons are kept.
+pub fn api_message(status: &kube::core::Status) -> String {
+    if status.code != 422 && status.reason != "Invalid" {
+        return status.message.clone();
+    }
+    let details = status.details.as_ref();
+    let (kind, name) = details.map_or(("object", ""), |d| (d.kind.as_str(), d.name.as_str()));
+    let causes: Vec<String> = details
+        .map(|d| d.causes.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|c| match (c.field.is_empty(), c.reason.is_empty()) {
+            (false, false) => format!("{}: {}", c.field, c.reason),
+            (false, true) => c.field.clone(),
+            (true, _) => c.reason.clone(),
+        })
+        .collect();
+    format!(
+        "the API server rejected {kind} \"{name}\" as invalid ({}); its detail is not shown, as it may quote the unsealed values",
+        if causes.is_empty() {
+            "no field named".to_owned()
+        } else {
+            causes.join(", ")
+        }
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    use kube::core::response::{StatusCause, StatusDetails};
+
     use super::*;
+
+    #[test]
+    fn rejected_objects_are_described_without_the_api_servers_words() {
+        let status = kube::core::Status::failure(
+            "Secret \"reg\" is invalid: data[.dockerconfigjson]: Invalid value: \"<secret contents redacted>\": invalid character 'z' looking for beginning of value",
+            "Invalid",
+        )
+        .with_code(422)
+        .with_details(StatusDetails {
+            name: "reg".into(),
+            kind: "secrets".into(),
+            causes: vec![StatusCause {
+                reason: "FieldValueInvalid".into(),
+                message: "Invalid value: \"<secret contents redacted>\": invalid character 'z'".into(),
+                field: "data[.dockerconfigjson]".into(),
+            }],
+            group: String::new(),
+            uid: String::new(),
+            retry_after_seconds: 0,
+        });
+        let message = api_message(&status);
+        assert_eq!(
+            message,
+            "the API server rejected secrets \"reg\" as invalid (data[.dockerconfigjson]: FieldValueInvalid); its detail is not shown, as it may quote the unsealed values"
+        );
+        let forbidden =
+            kube::core::Status::failure("secrets \"x\" is forbidden", "Forbidden").with_code(403);
+        assert_eq!(api_message(&forbidden), "secrets \"x\" is forbidden");
+    }
 
     #[test]
     fn labels_come_from_a_fixed_set() {

@@ -8,15 +8,18 @@
 //!   read only while its SealedSecret is being reconciled). Changes the controller made itself
 //!   are recognised by their resourceVersion and do not trigger.
 //!
-//! Failures are retried forever with capped exponential backoff ([`backoff_delay`]); any new
-//! trigger retries at once. A Secret that is not ours, or immutable, is not retried on a timer:
-//! only a change (of the SealedSecret, or the Secret deleted or marked `managed`) can fix it.
+//! Failures are retried `--max-unseal-retries` times with short backoff, then every 15 minutes,
+//! doubling to 6 hours ([`backoff_delay`]); any new trigger retries at once. A Secret that is not
+//! ours, or immutable, is not retried on a timer: only a change (of the SealedSecret, or the
+//! Secret deleted or marked `managed`) can fix it. Unsealing itself is bounded per object (RSA
+//! attempts, template budget) and shared fairly between namespaces ([`crate::unsealer`]).
 //!
 //! Each reconcile reads the Secret first (unless the metadata watch says it does not exist, see
 //! [`index`]): when its integrity annotation ([`crate::integrity`])
-//! shows it was written by the controller for the SealedSecret as it is now and nobody changed it
-//! since, the reconcile stops there, with no RSA work, no write and no event (counted in
-//! `sealed_secrets_controller_unseal_skipped_total`). Otherwise: unseal on the blocking pool
+//! shows it was written by the controller for the SealedSecret as it is now, with the keys it holds
+//! now, nobody changed it since and its values were decrypted within `--reverify-period`, the
+//! reconcile stops there, with no RSA work, no write and no event (counted in
+//! `sealed_secrets_controller_unseal_skipped_total`), and comes back when the period is over. Otherwise: unseal on the blocking pool
 //! ([`crate::unsealer`]), plan the write ([`secret`]), write, then the status ([`status`]) and
 //! events ([`events`]).
 //!
@@ -59,8 +62,10 @@ pub use self::watch::run_scope;
 
 /// First retry delay after a failure.
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
+/// First retry delay once `--max-unseal-retries` retries have failed.
+const SLOW_BACKOFF_BASE: Duration = Duration::from_secs(15 * 60);
 /// Longest retry delay.
-const BACKOFF_CAP: Duration = Duration::from_secs(300);
+const BACKOFF_CAP: Duration = Duration::from_secs(6 * 3600);
 
 /// What one watch scope covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,6 +147,21 @@ impl Context {
         }
     }
 
+    /// Forgets what it remembers of `namespace/name` (its SealedSecret or Secret was deleted).
+    pub(crate) fn forget(&self, namespace: &str, name: &str, sealed_too: bool) {
+        let key = (namespace.to_owned(), name.to_owned());
+        lock(&self.known).remove(&key);
+        if sealed_too {
+            lock(&self.failures).remove(&key);
+        }
+    }
+
+    /// Objects remembered (for tests of the forgetting).
+    #[cfg(test)]
+    pub(crate) fn remembered(&self) -> (usize, usize) {
+        (lock(&self.known).len(), lock(&self.failures).len())
+    }
+
     pub(crate) fn is_known(&self, meta: &PartialObjectMeta<Secret>) -> bool {
         let key = (meta.namespace().unwrap_or_default(), meta.name_any());
         lock(&self.known)
@@ -184,10 +204,16 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Delay before retry number `failures` (1-based): 0.5 s doubling, capped at 5 minutes.
-pub fn backoff_delay(failures: u32) -> Duration {
-    let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(20));
-    BACKOFF_BASE.saturating_mul(factor).min(BACKOFF_CAP)
+/// Delay before retry number `failures` (1-based): 0.5 s doubling for the first `max_retries`
+/// (`--max-unseal-retries`), then 15 minutes doubling; never more than 6 hours.
+pub fn backoff_delay(failures: u32, max_retries: u32) -> Duration {
+    let (base, n) = if failures <= max_retries {
+        (BACKOFF_BASE, failures)
+    } else {
+        (SLOW_BACKOFF_BASE, failures - max_retries)
+    };
+    let factor = 2u32.saturating_pow(n.saturating_sub(1).min(20));
+    base.saturating_mul(factor).min(BACKOFF_CAP)
 }
 
 /// Reconciles one SealedSecret.
@@ -221,9 +247,12 @@ pub async fn reconcile(
         true
     };
     let reference = sealed.object_ref(&());
-    let mut action = Action::await_change();
+    let mut action = match &result {
+        Ok(sync) => next_check(sync, ctx.config.reverify_period),
+        Err(_) => Action::await_change(),
+    };
     match &result {
-        Ok(Sync::Written { recheck }) => {
+        Ok(Sync::Written { recheck, .. }) => {
             ctx.events
                 .normal(&reference, UNSEALED, UNSEALED_MESSAGE)
                 .await;
@@ -233,13 +262,22 @@ pub async fn reconcile(
                 action = Action::requeue(Duration::ZERO);
             }
         }
-        Ok(Sync::UpToDate | Sync::ExistsAfterAll) => {
+        Ok(Sync::UpToDate { .. } | Sync::ExistsAfterAll) => {
             tracing::debug!(namespace = %namespace, name = %name, "secret up to date")
         }
         Err(error) => {
             ctx.metrics.unseal_error(error.reason(), &namespace);
-            tracing::warn!(namespace = %namespace, name = %name, reason = error.reason(), error = %error,
-                "Error updating, will retry");
+            let failures = lock(&ctx.failures)
+                .get(&(namespace.clone(), name.clone()))
+                .copied()
+                .unwrap_or(0);
+            if failures >= ctx.config.max_unseal_retries {
+                tracing::warn!(namespace = %namespace, name = %name, reason = error.reason(), error = %error,
+                    "Error updating, retrying slowly (--max-unseal-retries reached)");
+            } else {
+                tracing::warn!(namespace = %namespace, name = %name, reason = error.reason(), error = %error,
+                    "Error updating, will retry");
+            }
             if status_changed {
                 ctx.events
                     .warning(&reference, error.event_reason(), &error.event_message())
@@ -253,9 +291,10 @@ pub async fn reconcile(
     result.map(|_| action)
 }
 
-/// Retries with capped exponential backoff, forever; except for a Secret that is not ours or
-/// immutable, which only a change can fix: those wait for the SealedSecret to change or for the
-/// Secret to be deleted or marked `managed` (all of which trigger a reconcile).
+/// Retries with short backoff `--max-unseal-retries` times, then slowly ([`backoff_delay`]);
+/// except for a Secret that is not ours or immutable, which only a change can fix: those wait for
+/// the SealedSecret to change or for the Secret to be deleted or marked `managed` (all of which
+/// trigger a reconcile).
 pub fn error_policy(
     sealed: Arc<SealedSecret>,
     error: &ReconcileError,
@@ -273,7 +312,7 @@ pub fn error_policy(
     let mut failures = lock(&ctx.failures);
     let count = failures.entry(key).or_insert(0);
     *count = count.saturating_add(1);
-    Action::requeue(backoff_delay(*count))
+    Action::requeue(backoff_delay(*count, ctx.config.max_unseal_retries))
 }
 
 /// A Secret read from the API server, its data zeroized when dropped.
@@ -290,8 +329,12 @@ impl Drop for Wiped {
 /// What [`sync_secret`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sync {
-    /// The Secret was already up to date.
-    UpToDate,
+    /// The Secret was already up to date; its values were decrypted at `decrypted` (Unix
+    /// seconds; now, if that took an unseal).
+    UpToDate {
+        /// When the values were last decrypted.
+        decrypted: u64,
+    },
     /// The Secret was created or changed; `recheck` if someone else changed it meanwhile.
     Written {
         /// Look at the Secret again.
@@ -300,6 +343,30 @@ enum Sync {
     /// The Secret was believed absent and not read, but creating it found it exists: read it
     /// and try again ([`Read::Always`]).
     ExistsAfterAll,
+}
+
+/// Seconds since the Unix epoch.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// After a successful reconcile: come back when the Secret is due to be checked by decryption
+/// again (`--reverify-period` after its values were last decrypted), else on a change only.
+fn next_check(sync: &Sync, reverify: Option<Duration>) -> Action {
+    let Some(period) = reverify else {
+        return Action::await_change();
+    };
+    let decrypted = match sync {
+        Sync::UpToDate { decrypted } => *decrypted,
+        Sync::Written { .. } | Sync::ExistsAfterAll => unix_now(),
+    };
+    let due = decrypted.saturating_add(period.as_secs());
+    // A second late, so the check finds it due.
+    Action::requeue(Duration::from_secs(
+        due.saturating_sub(unix_now()).saturating_add(1),
+    ))
 }
 
 /// Whether [`sync_secret`] reads the Secret first.
@@ -337,13 +404,21 @@ async fn sync_secret(
         Wiped(api.get_opt(&name).await?)
     };
     let mut previous = None;
+    let integrity_key = registry.integrity_key();
     if let Some(secret) = existing.0.as_ref() {
         if let Some(digest) = &digest {
-            match integrity::check(secret, digest, |fp| registry.mac_key(fp)) {
-                Verdict::Verified if secret::may_manage(secret, &uid) => {
+            let now = unix_now();
+            match integrity::check(
+                secret,
+                digest,
+                integrity_key.as_deref(),
+                now,
+                ctx.config.reverify_period,
+            ) {
+                Verdict::Verified { at } if secret::may_manage(secret, &uid) => {
                     ctx.remember(secret);
                     ctx.metrics.unseal_skipped.inc();
-                    return Ok(Sync::UpToDate);
+                    return Ok(Sync::UpToDate { decrypted: at });
                 }
                 Verdict::Tampered => tracing::info!(namespace = %namespace, name = %name,
                     "Secret differs from what the controller wrote (changed by someone else); restoring it"),
@@ -353,7 +428,7 @@ async fn sync_secret(
                 }
             }
         }
-        previous = Integrity::of(secret).map(|i| i.key);
+        previous = Integrity::of(secret).and_then(|i| i.opened_hint());
     }
     let (unsealed, opened_with) = ctx
         .unsealer
@@ -361,18 +436,15 @@ async fn sync_secret(
         .await
         .map_err(|e| match e {
             UnsealFailure::Unseal(e) => ReconcileError::Unseal(e),
-            UnsealFailure::Task => ReconcileError::Task,
+            UnsealFailure::Task | UnsealFailure::Busy => ReconcileError::Task,
         })?;
-    // The MAC key comes from the key that opened the first value, so the check fails (and the
-    // object is unsealed again, as upstream would) once that key is removed.
-    let mac_key = opened_with
-        .and_then(|fp| registry.get(fp.as_str()))
-        .or_else(|| registry.latest());
+    // The MAC key comes from every key held, so nobody holding fewer keys can forge it; the
+    // key that opened the first value is recorded as the next unseal's first try.
+    let opened = opened_with.map(|fp| fp.to_string()).unwrap_or_default();
+    let decrypted = unix_now();
     let stamp = |desired: &mut Secret| {
-        if let (Some(digest), Some(key)) = (&digest, &mac_key)
-            && let Some(mac) = &key.mac_key
-        {
-            integrity::stamp(desired, digest, key.fingerprint.as_str(), mac);
+        if let (Some(digest), Some(key)) = (&digest, &integrity_key) {
+            integrity::stamp(desired, digest, key, &opened, decrypted);
         }
     };
     let plan = secret::plan(existing.0.as_ref(), unsealed.secret(), &uid, stamp);
@@ -433,7 +505,7 @@ async fn sync_secret(
             if let Some(existing) = existing.0.as_ref() {
                 ctx.remember(existing);
             }
-            Ok(Sync::UpToDate)
+            Ok(Sync::UpToDate { decrypted })
         }
         Plan::Unmanaged => Err(ReconcileError::Unmanaged {
             message: secret::unmanaged_message(&name),
@@ -513,11 +585,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_and_is_capped_forever() {
-        assert_eq!(backoff_delay(1), Duration::from_millis(500));
-        assert_eq!(backoff_delay(2), Duration::from_secs(1));
-        assert_eq!(backoff_delay(5), Duration::from_secs(8));
-        assert_eq!(backoff_delay(30), BACKOFF_CAP);
-        assert_eq!(backoff_delay(u32::MAX), BACKOFF_CAP);
+    fn backoff_is_short_for_max_retries_then_slow_and_capped() {
+        assert_eq!(backoff_delay(1, 5), Duration::from_millis(500));
+        assert_eq!(backoff_delay(2, 5), Duration::from_secs(1));
+        assert_eq!(backoff_delay(5, 5), Duration::from_secs(8));
+        assert_eq!(backoff_delay(6, 5), Duration::from_secs(15 * 60));
+        assert_eq!(backoff_delay(7, 5), Duration::from_secs(30 * 60));
+        assert_eq!(backoff_delay(30, 5), BACKOFF_CAP);
+        assert_eq!(backoff_delay(u32::MAX, 5), BACKOFF_CAP);
+        assert_eq!(
+            backoff_delay(1, 0),
+            Duration::from_secs(15 * 60),
+            "no fast retries"
+        );
+    }
+
+    #[test]
+    fn verified_secrets_come_back_when_due() {
+        let day = Duration::from_secs(86_400);
+        let now = unix_now();
+        assert_eq!(
+            next_check(
+                &Sync::UpToDate {
+                    decrypted: now - 3600
+                },
+                Some(day)
+            ),
+            Action::requeue(Duration::from_secs(86_400 - 3600 + 1))
+        );
+        assert_eq!(
+            next_check(&Sync::UpToDate { decrypted: 0 }, Some(day)),
+            Action::requeue(Duration::from_secs(1)),
+            "overdue: at once"
+        );
+        assert_eq!(
+            next_check(&Sync::UpToDate { decrypted: now }, None),
+            Action::await_change()
+        );
     }
 }

@@ -65,6 +65,11 @@ fn owner_of(meta: &PartialObjectMeta<Secret>) -> Option<ObjectRef<SealedSecret>>
 /// same-named Secret.
 fn on_deleted(ctx: &Arc<Context>, sealed: &SealedSecret) {
     ctx.metrics.condition_info.remove(&condition_labels(sealed));
+    ctx.forget(
+        &sealed.namespace().unwrap_or_default(),
+        &sealed.name_any(),
+        true,
+    );
     if ctx.config.old_gc_behavior {
         let ctx = ctx.clone();
         let namespace = sealed.namespace().unwrap_or_default();
@@ -205,7 +210,10 @@ fn index_event(ctx: &Context, scope: &WatchScope, event: &Event<PartialObjectMet
             index.insert(&meta.namespace().unwrap_or_default(), &meta.name_any())
         }
         Event::Delete(meta) => {
-            index.remove(&meta.namespace().unwrap_or_default(), &meta.name_any())
+            let namespace = meta.namespace().unwrap_or_default();
+            index.remove(&namespace, &meta.name_any());
+            drop(index);
+            ctx.forget(&namespace, &meta.name_any(), false);
         }
         Event::InitDone => index.synced(scope),
     }
@@ -313,5 +321,61 @@ mod tests {
         let mut c = a.clone();
         c.metadata.generation = Some(2);
         assert_ne!(change_hash(&a), change_hash(&c));
+    }
+
+    #[tokio::test]
+    async fn deleted_objects_are_forgotten() {
+        use clap::Parser as _;
+        let flags = crate::flags::Flags::try_parse_from(["controller"]).expect("flags");
+        let config = crate::config::Config::from_flags(&flags).expect("config");
+        let client = kube::Client::try_from(kube::Config::new(
+            "http://127.0.0.1:9".parse().expect("url"),
+        ))
+        .expect("client");
+        let registry = Arc::new(crate::keys::KeyRegistry::default());
+        let metrics = crate::metrics::Metrics::new();
+        let unsealer =
+            crate::unsealer::Unsealer::new(registry, metrics.clone(), 1, Default::default());
+        let (_tx, leading) = tokio::sync::watch::channel(true);
+        let ctx = Arc::new(Context::new(
+            client.clone(),
+            unsealer,
+            metrics,
+            crate::reconcile::events::Events::new(client, None),
+            config.reconcile,
+            leading,
+        ));
+        let mut sealed = SealedSecret::new("s", Default::default());
+        sealed.metadata.namespace = Some("ns".into());
+        let sealed = Arc::new(sealed);
+        let secret = Secret {
+            metadata: ObjectMeta {
+                name: Some("s".into()),
+                namespace: Some("ns".into()),
+                resource_version: Some("7".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        ctx.remember(&secret);
+        let _ = error_policy(
+            sealed.clone(),
+            &ReconcileError::Update {
+                message: "m".into(),
+            },
+            ctx.clone(),
+        );
+        assert_eq!(ctx.remembered(), (1, 1));
+        // The Secret goes: its resourceVersion is forgotten, the failure count stays.
+        index_event(
+            &ctx,
+            &WatchScope::All,
+            &Event::Delete(meta(Some(("SealedSecret", "s")), None)),
+        );
+        assert_eq!(ctx.remembered(), (0, 1));
+        ctx.remember(&secret);
+        // The SealedSecret goes: everything about it is forgotten.
+        on_deleted(&ctx, &sealed);
+        assert_eq!(ctx.remembered(), (0, 0));
     }
 }

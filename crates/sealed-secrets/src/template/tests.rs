@@ -356,7 +356,8 @@ fn limits() {
         steps: 100_000_000,
         ..Limits::default()
     });
-    let many = "{{ $l := list }}{{ range 200 }}{{ $l = append $l (repeat 1000000 \"a\") }}{{ end }}";
+    let many =
+        "{{ $l := list }}{{ range 200 }}{{ $l = append $l (repeat 1000000 \"a\") }}{{ end }}";
     let e = session
         .render_bytes(many, &BTreeMap::new())
         .err()
