@@ -49,12 +49,10 @@ impl CertSource {
         }
     }
 
-    /// The certificate bytes, verbatim.
+    /// The certificate bytes, verbatim (at most [`MAX_CERT_BYTES`]).
     pub fn fetch(&self) -> Result<Vec<u8>> {
         match self {
-            CertSource::File(path) => {
-                std::fs::read(path).with_context(|| format!("open {}", path.display()))
-            }
+            CertSource::File(path) => read_limited(path, &path.display().to_string()),
             CertSource::Url(url) => fetch_url(url),
             CertSource::Controller(controller) => controller.connect()?.cert(),
         }
@@ -67,7 +65,29 @@ impl CertSource {
     }
 }
 
-/// The first certificate of `pem`, checked like upstream: RSA key, not expired at `now`.
+/// Largest certificate file or download read (a certificate is about 2 KiB; this stops
+/// `--cert /dev/zero` and the like from filling memory).
+pub const MAX_CERT_BYTES: u64 = 1024 * 1024;
+
+/// Reads at most [`MAX_CERT_BYTES`] of `path`; more is an error.
+fn read_limited(path: &std::path::Path, shown: &str) -> Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).with_context(|| format!("open {shown}"))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CERT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("read {shown}"))?;
+    if bytes.len() as u64 > MAX_CERT_BYTES {
+        return Err(message_with_hint(
+            format!("{shown} is larger than 1 MiB: it is not a certificate"),
+            "pass the controller's PEM certificate (about 2 KiB), as written by `kubeseal --fetch-cert`",
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The first certificate of `pem`, checked like upstream: RSA key, not expired at `now`; and
+/// (unlike upstream) already valid at `now`.
 pub fn parse_cert(pem: &[u8], now: SystemTime) -> Result<PublicKey> {
     let certs = Certificate::parse_pem_chain(pem).hint(
         "--cert must be a PEM certificate (-----BEGIN CERTIFICATE-----), as written by `kubeseal --fetch-cert`",
@@ -76,6 +96,16 @@ pub fn parse_cert(pem: &[u8], now: SystemTime) -> Result<PublicKey> {
         bail!("data does not contain any valid RSA or ECDSA certificates");
     };
     let key = cert.public_key()?;
+    let not_before = cert.not_before();
+    if now < not_before {
+        return Err(message_with_hint(
+            format!(
+                "the certificate is not valid yet: it starts on {}",
+                go_long_date(not_before)
+            ),
+            "check this machine's clock, and that the certificate is the controller's (`kubeseal --fetch-cert`)",
+        ));
+    }
     let not_after = cert.not_after();
     if now > not_after {
         return Err(message_with_hint(
@@ -106,9 +136,17 @@ fn fetch_url(url: &str) -> Result<Vec<u8>> {
         "file" => {
             let rest = &url[scheme.len() + 1..];
             let path = rest.strip_prefix("//").unwrap_or(rest);
-            std::fs::read(path).with_context(|| format!("cannot fetch {url:?}: open {path}"))
+            read_limited(std::path::Path::new(path), path)
+                .with_context(|| format!("cannot fetch {url:?}"))
         }
-        "http" | "https" => fetch_http(url),
+        "http" => {
+            eprintln!(
+                "warning: fetching the certificate over plain http: anyone on the network path can \
+                 replace it with their own; use https:// or a certificate file"
+            );
+            fetch_http(url)
+        }
+        "https" => fetch_http(url),
         other => bail!("cannot fetch {url:?}: unsupported protocol scheme {other:?}"),
     }
 }
@@ -141,7 +179,7 @@ fn fetch_http(url: &str) -> Result<Vec<u8>> {
     response
         .body_mut()
         .with_config()
-        .limit(1024 * 1024)
+        .limit(MAX_CERT_BYTES)
         .read_to_vec()
         .with_context(|| format!("cannot fetch {url:?}"))
 }
@@ -228,6 +266,35 @@ mod tests {
             format!("{err:#}"),
             "cannot fetch \"ftp://x/cert.pem\": unsupported protocol scheme \"ftp\""
         );
+    }
+
+    #[test]
+    fn huge_files_are_refused_without_reading_them_whole() {
+        let err = CertSource::File("/dev/zero".into()).fetch().unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            "/dev/zero is larger than 1 MiB: it is not a certificate"
+        );
+        let err = CertSource::Url("file:///dev/zero".into())
+            .fetch()
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").ends_with("/dev/zero is larger than 1 MiB: it is not a certificate")
+        );
+    }
+
+    #[test]
+    fn not_yet_valid_certificates_are_refused() {
+        let key = sealed_secrets::keys::PrivateKey::generate(2048).unwrap();
+        let start = SystemTime::now() + Duration::from_secs(86_400 * 3);
+        let cert =
+            Certificate::self_signed(&key, "", start, Duration::from_secs(86_400 * 30)).unwrap();
+        let err = parse_cert(cert.to_pem().as_bytes(), SystemTime::now()).unwrap_err();
+        assert!(
+            format!("{err:#}").starts_with("the certificate is not valid yet: it starts on "),
+            "{err:#}"
+        );
+        assert!(parse_cert(cert.to_pem().as_bytes(), start + Duration::from_secs(1)).is_ok());
     }
 
     #[test]

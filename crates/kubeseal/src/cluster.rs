@@ -41,6 +41,11 @@ pub struct Session {
     port: Option<String>,
 }
 
+/// How long a 503 answer (controller starting, no ready replica) is retried.
+const NOT_READY_WAIT: Duration = Duration::from_secs(60);
+/// Pause between those retries.
+const NOT_READY_RETRY: Duration = Duration::from_secs(2);
+
 /// The offline alternative, for hints.
 const OFFLINE_HINT: &str = "to seal offline, pass the controller's certificate with --cert FILE|URL \
      (whoever runs the controller can save it with `kubeseal --fetch-cert > cert.pem`)";
@@ -48,11 +53,16 @@ const OFFLINE_HINT: &str = "to seal offline, pass the controller's certificate w
 impl Controller {
     /// Builds the API client (no request yet).
     pub fn connect(&self) -> Result<Session> {
+        crate::names::check_namespace("--controller-namespace", &self.namespace)?;
+        crate::names::check_name("--controller-name", &self.name)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .context("cannot start the async runtime")?;
-        let config = runtime.block_on(client_config(&self.connection))?;
+        let mut config = runtime.block_on(client_config(&self.connection))?;
+        // kube's own retries of 503 would wait minutes without a word; `send` retries for a
+        // bounded time and says so.
+        config.default_retry = false;
         let server = config.cluster_url.to_string();
         let server = server.trim_end_matches('/').to_owned();
         let client = {
@@ -82,15 +92,44 @@ impl Session {
     /// `GET .../proxy/v1/cert.pem`.
     pub fn cert(&mut self) -> Result<Vec<u8>> {
         let path = self.proxy_path("v1/cert.pem")?;
-        let request = http::Request::get(path)
-            .header(http::header::ACCEPT, "application/x-pem-file, */*")
-            .body(Vec::new())
-            .context("cannot build the request")?;
         let text = self
-            .runtime
-            .block_on(self.client.request_text(request))
+            .send(|| {
+                http::Request::get(path.as_str())
+                    .header(http::header::ACCEPT, "application/x-pem-file, */*")
+                    .body(Vec::new())
+            })
             .map_err(|e| self.proxy_error("cannot fetch certificate", "get", e))?;
         Ok(text.into_bytes())
+    }
+
+    /// Sends the request `build` makes; while the answer is 503 (the controller is starting and
+    /// has no key yet, or no replica is ready), waits and sends it again, for at most
+    /// [`NOT_READY_WAIT`], saying so once on stderr.
+    fn send(
+        &self,
+        build: impl Fn() -> http::Result<http::Request<Vec<u8>>>,
+    ) -> Result<String, KubeError> {
+        let deadline = std::time::Instant::now() + NOT_READY_WAIT;
+        let mut told = false;
+        loop {
+            let request = build().map_err(KubeError::HttpError)?;
+            match self.runtime.block_on(self.client.request_text(request)) {
+                Err(KubeError::Api(status))
+                    if status.code == 503 && std::time::Instant::now() < deadline =>
+                {
+                    if !told {
+                        told = true;
+                        eprintln!(
+                            "the controller is not ready yet ({}); retrying for up to {} s",
+                            first_line(status.message.trim()),
+                            NOT_READY_WAIT.as_secs()
+                        );
+                    }
+                    std::thread::sleep(NOT_READY_RETRY);
+                }
+                other => return other,
+            }
+        }
     }
 
     /// `POST .../proxy/v1/verify` with one SealedSecret; `name` is for the message.
@@ -120,12 +159,12 @@ impl Session {
     }
 
     fn post(&self, path: &str, body: Vec<u8>) -> Result<String, KubeError> {
-        let request = http::Request::post(path)
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .header(http::header::ACCEPT, "application/json")
-            .body(body)
-            .map_err(KubeError::HttpError)?;
-        self.runtime.block_on(self.client.request_text(request))
+        self.send(|| {
+            http::Request::post(path)
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .header(http::header::ACCEPT, "application/json")
+                .body(body.clone())
+        })
     }
 
     /// `/api/v1/namespaces/NS/services/http:NAME:PORT/proxy/<rest>`, looking the port name up once.

@@ -14,6 +14,7 @@ mod flags;
 mod input;
 mod merge;
 mod mode;
+mod names;
 mod namespace;
 mod output;
 mod raw;

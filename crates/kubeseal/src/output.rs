@@ -327,6 +327,22 @@ impl Formatter for GoFormatter<'_> {
 
 /// Writes `bytes` to the target. A file is replaced atomically.
 pub fn write(target: &Target, bytes: &[u8]) -> Result<()> {
+    write_as(target, bytes, Access::Usual)
+}
+
+/// Who may read a file kubeseal writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// SealedSecrets (safe to share): an existing file keeps its permissions, a new one gets the
+    /// usual permissions for new files.
+    Usual,
+    /// Plaintext (`--recovery-unseal`): the owner only (0600), the temporary file included,
+    /// whatever the file had before.
+    Private,
+}
+
+/// [`write`], with the file's [`Access`].
+pub fn write_as(target: &Target, bytes: &[u8], access: Access) -> Result<()> {
     match target {
         Target::Stdout => {
             let mut out = io::stdout().lock();
@@ -334,7 +350,7 @@ pub fn write(target: &Target, bytes: &[u8]) -> Result<()> {
                 .and_then(|()| out.flush())
                 .context("cannot write to stdout")
         }
-        Target::File(path) => replace_file(path, bytes),
+        Target::File(path) => replace_file_as(path, bytes, access),
     }
 }
 
@@ -342,6 +358,11 @@ pub fn write(target: &Target, bytes: &[u8]) -> Result<()> {
 /// then renamed over it. An existing file keeps its permissions; a new one gets the usual
 /// permissions for new files (upstream forced 0600).
 pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace_file_as(path, bytes, Access::Usual)
+}
+
+/// [`replace_file`], with the file's [`Access`].
+pub fn replace_file_as(path: &Path, bytes: &[u8], access: Access) -> Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
@@ -351,11 +372,11 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let existing = fs::metadata(path).ok();
-    let (tmp_path, mut file) =
-        create_temp(&dir, &name).with_context(|| format!("cannot write {}", path.display()))?;
+    let (tmp_path, mut file) = create_temp(&dir, &name, access)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     let result = (|| -> io::Result<()> {
         file.write_all(bytes)?;
-        if let Some(meta) = &existing {
+        if let (Some(meta), Access::Usual) = (&existing, access) {
             file.set_permissions(meta.permissions())?;
         }
         file.sync_all()?;
@@ -369,7 +390,7 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
+fn create_temp(dir: &Path, name: &str, access: Access) -> io::Result<(PathBuf, File)> {
     let pid = std::process::id();
     let mut last = None;
     for attempt in 0..100u32 {
@@ -378,11 +399,15 @@ fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
         let candidate = dir.join(format!(".{name}.{pid}.{nanos:x}{attempt}.tmp"));
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&candidate)
-        {
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        if access == Access::Private {
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        }
+        #[cfg(not(unix))]
+        let _ = access;
+        match options.open(&candidate) {
             Ok(file) => return Ok((candidate, file)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
             Err(e) => return Err(e),
@@ -396,6 +421,40 @@ fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[cfg(unix)]
+    #[test]
+    fn private_files_are_owner_only_even_over_a_shared_one() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = std::env::temp_dir().join(format!("kubeseal-private-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("plain.yaml");
+        fs::write(&path, "old").expect("write");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
+        replace_file_as(&path, b"secret", Access::Private).expect("written");
+        let mode = fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let new = dir.join("new.yaml");
+        replace_file_as(&new, b"secret", Access::Private).expect("written");
+        assert_eq!(
+            fs::metadata(&new).expect("meta").permissions().mode() & 0o777,
+            0o600
+        );
+        // Sealed output keeps an existing file's permissions.
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
+        replace_file_as(&path, b"sealed", Access::Usual).expect("written");
+        assert_eq!(
+            fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
+            0o644
+        );
+        let leftovers: Vec<_> = fs::read_dir(&dir)
+            .expect("list")
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty());
+        let _ = fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn go_json_escaping_and_indent() {

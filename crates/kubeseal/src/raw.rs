@@ -71,5 +71,9 @@ fn binding(run: &Run, scope: Scope) -> Result<(String, String)> {
         }
         (None, _) => String::new(),
     };
+    crate::names::check_namespace("--namespace", &namespace)?;
+    if !name.is_empty() {
+        crate::names::check_name("--name", &name)?;
+    }
     Ok((namespace, name))
 }

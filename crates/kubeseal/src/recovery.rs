@@ -89,5 +89,6 @@ pub fn run(run: &Run, key_files: &[PathBuf]) -> Result<()> {
         objects.push(output::secret_value(&secret)?);
     }
     let rendered = Zeroizing::new(output::render(&objects, run.format)?);
-    output::write(&run.output, rendered.as_bytes())
+    // Plaintext: the file is the owner's alone (0600), as upstream writes it.
+    output::write_as(&run.output, rendered.as_bytes(), output::Access::Private)
 }

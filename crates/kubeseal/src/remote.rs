@@ -6,9 +6,9 @@
 //! and no `-w`), so a failure leaves the input file as it was.
 
 use anyhow::{Context, Result};
-use sealed_secrets::SealedSecret;
 use sealed_secrets::manifest;
 use sealed_secrets::seal::KEY_HINT_ANNOTATION;
+use sealed_secrets::{Scope, SealedSecret};
 
 use crate::input::{Expected, TTY_MANIFEST_NOTE, manifest_error};
 use crate::mode::Run;
@@ -73,6 +73,7 @@ pub fn re_encrypt(run: &Run) -> Result<()> {
         let text = session.rotate(rotate_body(s)?)?;
         let mut rotated: SealedSecret = serde_json::from_str(&text)
             .context("cannot re-encrypt secret: the controller's answer is not a SealedSecret")?;
+        check_same_binding(s, &rotated)?;
         rotated.metadata.creation_timestamp = None;
         rotated.metadata.deletion_timestamp = None;
         rotated.metadata.generation = None;
@@ -80,6 +81,34 @@ pub fn re_encrypt(run: &Run) -> Result<()> {
     }
     let rendered = output::render(&objects, run.format)?;
     output::write(&run.output, rendered.as_bytes())
+}
+
+/// The controller must answer with the object it was sent, re-encrypted: same name, namespace and
+/// scope (a controller that changed them, like upstream's before CVE-2026-22728, would rebind the
+/// values to something else). Anything else is an error and nothing is written.
+fn check_same_binding(sent: &SealedSecret, got: &SealedSecret) -> Result<()> {
+    let scope = |s: &SealedSecret| Scope::from_annotations(s.metadata.annotations.as_ref());
+    let mut changed = Vec::new();
+    if sent.metadata.name != got.metadata.name {
+        changed.push("name");
+    }
+    if sent.metadata.namespace != got.metadata.namespace {
+        changed.push("namespace");
+    }
+    if scope(sent) != scope(got) {
+        changed.push("scope");
+    }
+    if changed.is_empty() {
+        return Ok(());
+    }
+    Err(message_with_hint(
+        format!(
+            "cannot re-encrypt secret {}: the controller's answer changed its {}",
+            sent.display_name(),
+            changed.join(" and ")
+        ),
+        "nothing was written; re-encrypt with a controller of this project or of Bitnami v0.36 or later",
+    ))
 }
 
 #[cfg(test)]
@@ -102,6 +131,26 @@ mod tests {
     fn metadata(body: &[u8]) -> serde_json::Value {
         let value: serde_json::Value = serde_json::from_slice(body).expect("JSON");
         value["metadata"].clone()
+    }
+
+    #[test]
+    fn a_rebound_answer_is_refused() {
+        let sent = sealed(serde_json::json!({}));
+        assert!(check_same_binding(&sent, &sent).is_ok());
+        let widened = sealed(serde_json::json!({"sealedsecrets.bitnami.com/cluster-wide": "true"}));
+        let err = check_same_binding(&sent, &widened).expect_err("scope changed");
+        assert_eq!(
+            err.to_string(),
+            "cannot re-encrypt secret prod/db: the controller's answer changed its scope"
+        );
+        let mut moved = sent.clone();
+        moved.metadata.namespace = Some("other".into());
+        moved.metadata.name = Some("x".into());
+        let err = check_same_binding(&sent, &moved).expect_err("moved");
+        assert!(
+            err.to_string().ends_with("changed its name and namespace"),
+            "{err}"
+        );
     }
 
     #[test]

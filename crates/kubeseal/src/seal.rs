@@ -98,6 +98,17 @@ pub fn prepare(
             }
         }
     }
+    if let Some(ns) = secret
+        .metadata
+        .namespace
+        .as_deref()
+        .filter(|ns| !ns.is_empty())
+    {
+        crate::names::check_namespace("metadata.namespace", ns)?;
+    }
+    if let Some(name) = secret.metadata.name.as_deref() {
+        crate::names::check_name("metadata.name", name)?;
+    }
     strip_server_fields(secret);
     Ok(())
 }

@@ -83,6 +83,10 @@ fn http_cert_is_fetched_and_used() {
     );
 }
 
+/// What kubeseal says before fetching a certificate over plain http.
+const HTTP_WARNING: &str = "warning: fetching the certificate over plain http: anyone on the network path can \
+replace it with their own; use https:// or a certificate file\n";
+
 #[test]
 fn http_fetch_cert_copies_the_bytes() {
     let (url, server) = serve_once("200 OK", b"not even a certificate\n".to_vec());
@@ -109,7 +113,7 @@ fn http_error_status_is_reported() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8(out.stderr).unwrap(),
-        format!("error: cannot fetch \"{cert_url}\": 404 Not Found\n")
+        format!("{HTTP_WARNING}error: cannot fetch \"{cert_url}\": 404 Not Found\n")
     );
     assert!(out.stdout.is_empty());
     server.join().unwrap();
@@ -144,7 +148,7 @@ fn unreachable_url_is_an_error_not_a_hang() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
-        stderr.starts_with(&format!("error: cannot fetch \"{url}\": ")),
+        stderr.starts_with(&format!("{HTTP_WARNING}error: cannot fetch \"{url}\": ")),
         "{stderr}"
     );
 }

@@ -295,13 +295,7 @@ fn decode_secret(mut map: Map<String, Value>, position: Position) -> Result<Secr
     };
     map.remove("apiVersion");
     map.remove("kind");
-    let mut secret: Secret =
-        serde_json::from_value(Value::Object(map)).map_err(|e| ManifestError::Field {
-            position,
-            object: object.clone(),
-            field: "metadata, type or immutable".to_owned(),
-            problem: e.to_string(),
-        })?;
+    let mut secret: Secret = decode_fields(map, position, &object)?;
     secret.data = data;
     secret.string_data = string_data;
     Ok(secret)
@@ -335,10 +329,85 @@ fn decode_sealed_secret(
             });
         }
     }
-    serde_json::from_value(Value::Object(map)).map_err(|e| ManifestError::Field {
+    decode_fields(map, position, &object)
+}
+
+/// Decodes `map` as a `T`; on failure, names the field that failed (one level into `metadata`,
+/// `spec` and `template`) and the JSON type found there, never the value: the decoder's own
+/// messages quote it (`invalid type: string "...", expected a map`), and a manifest's values may
+/// be secret.
+fn decode_fields<T: serde::de::DeserializeOwned>(
+    map: Map<String, Value>,
+    position: Position,
+    object: &str,
+) -> Result<T, ManifestError> {
+    let whole = Value::Object(map);
+    let error = match serde_json::from_value::<T>(whole.clone()) {
+        Ok(decoded) => return Ok(decoded),
+        Err(e) => e,
+    };
+    let (field, value, error) = locate::<T>(&whole, error);
+    Err(ManifestError::Field {
         position,
-        object,
-        field: "metadata or spec".to_owned(),
-        problem: e.to_string(),
+        object: object.to_owned(),
+        field,
+        problem: describe(&error, value),
     })
+}
+
+/// The path of the first field that fails to decode on its own, its value and its error.
+fn locate<'v, T: serde::de::DeserializeOwned>(
+    whole: &'v Value,
+    error: serde_json::Error,
+) -> (String, &'v Value, serde_json::Error) {
+    let mut path = Vec::new();
+    let mut current = whole;
+    let mut error = error;
+    // Wraps the field at `path` (with value `v`) back into an otherwise empty object.
+    fn nest(path: &[&str], v: &Value) -> Value {
+        path.iter().rev().fold(v.clone(), |inner, key| {
+            let mut m = Map::new();
+            m.insert((*key).to_owned(), inner);
+            Value::Object(m)
+        })
+    }
+    'descend: while let Value::Object(fields) = current {
+        for (key, value) in fields {
+            let mut candidate = path.clone();
+            candidate.push(key.as_str());
+            if let Err(e) = serde_json::from_value::<T>(nest(&candidate, value)) {
+                path = candidate;
+                current = value;
+                error = e;
+                if path.len() < 3 {
+                    continue 'descend;
+                }
+                break 'descend;
+            }
+        }
+        break;
+    }
+    let field = if path.is_empty() {
+        "(the object)".to_owned()
+    } else {
+        path.join(".")
+    };
+    (field, current, error)
+}
+
+/// `expected <type>, found <type>` from a decoder error, without the value it quotes.
+fn describe(error: &serde_json::Error, found: &Value) -> String {
+    let message = error.to_string();
+    let serde_shaped = ["invalid type: ", "invalid value: ", "invalid length "]
+        .iter()
+        .any(|p| message.starts_with(p));
+    match message.rfind(", expected ").filter(|_| serde_shaped) {
+        Some(at) => format!(
+            "{}, found {}",
+            message[at + 2..].trim_end_matches('.'),
+            json_type(found)
+        ),
+        None if message.starts_with("missing field") => message,
+        None => format!("not a valid value (found {}; not shown)", json_type(found)),
+    }
 }

@@ -109,10 +109,33 @@ fn bad_values_are_reported_by_key_never_by_value() {
         "document 1 (line 1): Secret \"a\": stringData: expected a map, found a list"
     );
     let e = err("metadata: {name: a}\ntype: [x]\n");
-    assert!(
-        e.starts_with("document 1 (line 1): Secret \"a\": metadata, type or immutable: "),
-        "{e}"
+    assert_eq!(
+        e,
+        "document 1 (line 1): Secret \"a\": type: expected a string, found a list"
     );
+    // Metadata values may be secret too: the decoder's words (which quote them) are not used.
+    for (yaml, want) in [
+        (
+            "metadata: {name: a, annotations: planted-value-1}\n",
+            "metadata.annotations: expected a map, found a string",
+        ),
+        (
+            "metadata: {name: a, labels: {x: [planted-value-2]}}\n",
+            "metadata.labels.x: expected a string, found a list",
+        ),
+        (
+            "metadata: {name: a, creationTimestamp: planted-value-3}\n",
+            "metadata.creationTimestamp: not a valid value (found a string; not shown)",
+        ),
+        (
+            "metadata: {name: a}\nimmutable: planted-value-4\n",
+            "immutable: expected a boolean, found a string",
+        ),
+    ] {
+        let e = err(yaml);
+        assert!(e.ends_with(want), "{yaml}: {e}");
+        assert!(!e.contains("planted"), "{e}");
+    }
 }
 
 #[test]
