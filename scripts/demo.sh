@@ -65,11 +65,13 @@ POD_NAMESPACE=$NS setsid "$CONTROLLER" --kubeconfig "$dir/controller.kubeconfig"
 scripts/cluster.sh track "$dir" controller "$!"
 # The Service from service.yaml; the harness adds Endpoints for the local process (a veth address).
 scripts/cluster.sh expose "$dir" "$NS" "$SVC" "$HOST_IP:$port" http
-echo "controller listening on $HOST_IP:$port; waiting for /healthz through the service proxy ..."
+# Readiness, not liveness: /readyz answers 200 once a sealing key exists (the first one is generated at
+# startup), so the certificate can be fetched; /healthz answers as soon as the process serves.
+echo "controller listening on $HOST_IP:$port; waiting for /readyz through the service proxy ..."
 for ((i = 0; ; i++)); do
-  if kubectl get --raw "/api/v1/namespaces/$NS/services/http:$SVC:http/proxy/healthz" >/dev/null 2>&1; then break; fi
+  if kubectl get --raw "/api/v1/namespaces/$NS/services/http:$SVC:http/proxy/readyz" >/dev/null 2>&1; then break; fi
   if scripts/cluster.sh status "$dir" | grep -qx 'controller: not running'; then fail "the controller exited"; fi
-  [ "$i" -lt 600 ] || fail "the controller did not answer /healthz within 120 s"
+  [ "$i" -lt 600 ] || fail "the controller was not ready (/readyz) within 120 s"
   sleep 0.2
 done
 

@@ -124,10 +124,13 @@ async fn the_controller_identity_has_exactly_the_shipped_permissions() -> anyhow
     let name = unique_name("probe");
     let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
     secrets.create(&pp, &probe_secret(&name)).await?;
-    let patch = serde_json::json!({"metadata": {"labels": {"patched": "yes"}}});
-    secrets
-        .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await?;
+    let mut probe = secrets.get(&name).await?;
+    probe
+        .metadata
+        .labels
+        .get_or_insert_default()
+        .insert("updated".into(), "yes".into());
+    secrets.replace(&name, &pp, &probe).await?;
     secrets.delete(&name, &DeleteParams::default()).await?;
     let key_secrets: Api<Secret> = Api::namespaced(client.clone(), "kube-system");
     key_secrets.create(&pp, &probe_secret(&name)).await?;
@@ -136,23 +139,54 @@ async fn the_controller_identity_has_exactly_the_shipped_permissions() -> anyhow
     Api::<Event>::namespaced(client.clone(), ns)
         .create(&pp, &probe_event(ns))
         .await?;
+    // Its own leader-election Lease: created if absent, read and renewed by name.
     let leases: Api<Lease> = Api::namespaced(client.clone(), "kube-system");
-    let lease = Lease {
+    let own = "sealed-secrets-controller";
+    let lease = |name: &str, holder: &str| Lease {
         metadata: ObjectMeta {
-            name: Some(name.clone()),
+            name: Some(name.to_owned()),
             ..Default::default()
         },
         spec: Some(LeaseSpec {
-            holder_identity: Some("e2e".into()),
+            holder_identity: Some(holder.to_owned()),
             ..Default::default()
         }),
     };
-    let mut lease = leases.create(&pp, &lease).await?;
-    lease.spec = Some(LeaseSpec {
-        holder_identity: Some("e2e-2".into()),
-        ..Default::default()
-    });
-    leases.replace(&name, &pp, &lease).await?;
+    if leases.get_opt(own).await?.is_none() {
+        leases.create(&pp, &lease(own, "e2e")).await?;
+    }
+    let mut mine = leases.get(own).await?;
+    mine.spec = lease(own, "e2e-2").spec;
+    leases.replace(own, &pp, &mine).await?;
+
+    // Refused: secrets patch (unused), other components' Leases.
+    expect_forbidden(
+        secrets
+            .patch(
+                &name,
+                &PatchParams::default(),
+                &Patch::Merge(&serde_json::json!({"metadata": {"labels": {"x": "y"}}})),
+            )
+            .await,
+        "patch secrets",
+    )?;
+    let admin_leases: Api<Lease> = Api::namespaced(ctx.client.clone(), "kube-system");
+    for other in ["kube-scheduler", "kube-controller-manager"] {
+        if admin_leases.get_opt(other).await?.is_none() {
+            admin_leases.create(&pp, &lease(other, other)).await?;
+        }
+        let mut theirs = admin_leases.get(other).await?;
+        expect_forbidden(leases.get(other).await, &format!("get Lease {other}"))?;
+        theirs.spec = lease(other, "sealed-secrets-controller").spec;
+        expect_forbidden(
+            leases.replace(other, &pp, &theirs).await,
+            &format!("take over Lease {other}"),
+        )?;
+        expect_forbidden(
+            leases.delete(other, &DeleteParams::default()).await,
+            &format!("delete Lease {other}"),
+        )?;
+    }
 
     // Refused: anything else.
     expect_forbidden(
@@ -170,7 +204,7 @@ async fn the_controller_identity_has_exactly_the_shipped_permissions() -> anyhow
     expect_forbidden(leases.list(&ListParams::default()).await, "list leases")?;
     expect_forbidden(
         Api::<Lease>::namespaced(client.clone(), ns)
-            .get(&name)
+            .get(own)
             .await,
         "get lease outside kube-system",
     )?;
