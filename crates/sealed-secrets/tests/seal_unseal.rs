@@ -581,7 +581,7 @@ const LEAKY_TEMPLATES: &[&str] = &[
     r#"{{ .pw.field }}"#,
     r#"{{ printf "%d" (atoi .pw) | int | div 1 }}"#,
     r#"{{ mustRegexFind (print "(" .pw) "x" }}"#,
-    r#"{{ $l := list }}{{ range until (mul 3 (len .pw)) }}{{ $l = append $l (repeat 1048576 "y") }}{{ end }}"#,
+    r#"{{ $l := list }}{{ range until (int (mul 3 (len .pw))) }}{{ $l = append $l (repeat 1048576 "y") }}{{ end }}"#,
     r#"{{ .pw | toDate "2006" }}{{ mustToDate "2006" .pw }}"#,
     r#"{{ $d := dict .pw 1 }}{{ get $d "a" | required }}"#,
 ];

@@ -15,4 +15,5 @@ mod ownership;
 mod reconcile;
 mod restart;
 mod scopes;
+mod security;
 mod support;

@@ -203,9 +203,7 @@ async fn the_controller_identity_has_exactly_the_shipped_permissions() -> anyhow
     )?;
     expect_forbidden(leases.list(&ListParams::default()).await, "list leases")?;
     expect_forbidden(
-        Api::<Lease>::namespaced(client.clone(), ns)
-            .get(own)
-            .await,
+        Api::<Lease>::namespaced(client.clone(), ns).get(own).await,
         "get lease outside kube-system",
     )?;
     let sealed = manifests::sealed_secrets_api(&client, Some(ns));
