@@ -344,3 +344,105 @@ async fn in_cluster_configuration_and_namespace() -> anyhow::Result<()> {
     assert_eq!(data(&secret), map(&[("k", "v")]));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_controller_without_a_key_answers_503_and_kubeseal_waits_for_it() -> anyhow::Result<()> {
+    use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+    use kube::api::{DeleteParams, ObjectMeta, PostParams};
+
+    let Some(ctx) = TestContext::new("kubeseal-nokey").await? else {
+        return Ok(());
+    };
+    let ns = ctx.namespace.as_str();
+    // Another replica holds the Lease: this one serves the HTTP API but may not make the first key.
+    let leases: kube::Api<Lease> = kube::Api::namespaced(ctx.client.clone(), ns);
+    let held = Lease {
+        metadata: ObjectMeta {
+            name: Some("sealed-secrets-controller".into()),
+            ..Default::default()
+        },
+        spec: Some(LeaseSpec {
+            holder_identity: Some("another-replica".into()),
+            lease_duration_seconds: Some(3600),
+            acquire_time: Some(MicroTime(k8s_openapi::jiff::Timestamp::now())),
+            renew_time: Some(MicroTime(k8s_openapi::jiff::Timestamp::now())),
+            ..Default::default()
+        }),
+    };
+    leases.create(&PostParams::default(), &held).await?;
+    let ctl = support::Controller::spawn(&ctx, &[], &[("POD_NAME", "this-replica")]).await?;
+    sealed_secrets_test_support::wait::wait_for(
+        "/healthz",
+        std::time::Duration::from_secs(30),
+        || async {
+            Ok((support::http(ctl.listen, "GET", "/healthz", &[], b"")
+                .await
+                .is_ok_and(|r| r.status == 200))
+            .then_some(()))
+        },
+    )
+    .await?;
+    let readyz = support::http(ctl.listen, "GET", "/readyz", &[], b"").await?;
+    assert_eq!(readyz.status, 503, "{readyz:?}");
+    for (method, path) in [
+        ("GET", "/v1/cert.pem"),
+        ("POST", "/v1/verify"),
+        ("POST", "/v1/rotate"),
+    ] {
+        let body: &[u8] = if method == "POST" {
+            br#"{"apiVersion":"bitnami.com/v1alpha1","kind":"SealedSecret","metadata":{"name":"x","namespace":"y"},"spec":{"encryptedData":{"a":"AgA="}}}"#
+        } else {
+            b""
+        };
+        let r = support::http(ctl.listen, method, path, &[], body).await?;
+        assert_eq!(r.status, 503, "{path}: {r:?}");
+        assert_eq!(
+            r.headers.get("retry-after").map(String::as_str),
+            Some("5"),
+            "{path}"
+        );
+        assert!(
+            r.body.starts_with("no sealing key yet"),
+            "{path}: {}",
+            r.body
+        );
+    }
+    proxy::expose(
+        &ctx.client,
+        ns,
+        CONTROLLER_SERVICE,
+        CONTROLLER_PORT_NAME,
+        ctl.listen,
+    )
+    .await?;
+    let kubeconfig = ctx.cluster.kubeconfig.to_string_lossy().into_owned();
+    let args: Vec<String> = [
+        "--kubeconfig",
+        &kubeconfig,
+        "--controller-namespace",
+        ns,
+        "--fetch-cert",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let fetch = tokio::spawn(async move {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        kubeseal(&args, "").await
+    });
+    // The other replica goes away; this one leads, makes the first key and becomes ready.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    leases
+        .delete("sealed-secrets-controller", &DeleteParams::default())
+        .await?;
+    let out = fetch.await??;
+    assert!(out.ok, "{}", out.stderr);
+    assert_eq!(out.stdout.trim(), ctl.cert().await?.to_pem().trim());
+    assert!(
+        out.stderr
+            .starts_with("the controller is not ready yet (no sealing key yet"),
+        "{}",
+        out.stderr
+    );
+    Ok(())
+}
