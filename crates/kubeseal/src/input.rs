@@ -23,7 +23,7 @@ impl Source {
     /// (as upstream does) so a user who forgot the input knows why kubeseal waits.
     pub fn read(&self, tty_note: &str) -> Result<Zeroizing<Vec<u8>>> {
         match self {
-            Source::File(path) => std::fs::read(path).map(Zeroizing::new).with_context(|| {
+            Source::File(path) => read_file(path).with_context(|| {
                 format!(
                     "Could not read file specified with --secret-file: {}",
                     path.display()
@@ -36,13 +36,40 @@ impl Source {
 
 /// All of stdin; `note` goes to stderr first when stdin is a terminal.
 pub fn read_stdin(note: &str) -> Result<Zeroizing<Vec<u8>>> {
-    let mut stdin = std::io::stdin().lock();
+    let stdin = std::io::stdin().lock();
     if stdin.is_terminal() {
         eprintln!("{note}");
     }
-    let mut bytes = Zeroizing::new(Vec::new());
-    stdin.read_to_end(&mut bytes).context("cannot read stdin")?;
-    Ok(bytes)
+    read_all(stdin, 0).context("cannot read stdin")
+}
+
+/// All of a file, in a buffer zeroized when dropped (see [`read_all`]).
+pub fn read_file(path: &std::path::Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata().map_or(0, |m| m.len());
+    read_all(file, usize::try_from(size).unwrap_or(0))
+}
+
+/// Reads `reader` to its end into a buffer that is zeroized when dropped, and also every time it
+/// grows (a plain `read_to_end` leaves the old, smaller copies of the input behind in freed memory).
+pub fn read_all(mut reader: impl Read, size_hint: usize) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let mut buf = Zeroizing::new(Vec::with_capacity(size_hint.saturating_add(1).max(8192)));
+    let mut chunk = Zeroizing::new([0u8; 8192]);
+    loop {
+        let n = match reader.read(&mut chunk[..]) {
+            Ok(0) => return Ok(buf),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.len() + n > buf.capacity() {
+            let mut bigger = Zeroizing::new(Vec::with_capacity((buf.len() + n).saturating_mul(2)));
+            bigger.extend_from_slice(&buf);
+            // The old buffer is zeroized as it is replaced.
+            buf = bigger;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
 }
 
 /// The note for Secret/SealedSecret input on a terminal.

@@ -8,7 +8,6 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use sealed_secrets::Scope;
-use zeroize::Zeroizing;
 
 use crate::input::{TTY_RAW_NOTE, read_stdin};
 use crate::mode::Run;
@@ -20,10 +19,8 @@ pub fn run(run: &Run, from_file: Option<&Path>) -> Result<()> {
     let scope = run.scope.unwrap_or_default();
     let (namespace, name) = binding(run, scope)?;
     let value = match from_file {
-        Some(path) => Zeroizing::new(
-            std::fs::read(path)
-                .with_context(|| format!("cannot read --from-file {}", path.display()))?,
-        ),
+        Some(path) => crate::input::read_file(path)
+            .with_context(|| format!("cannot read --from-file {}", path.display()))?,
         None => read_stdin(TTY_RAW_NOTE)?,
     };
     let key = run.cert.public_key()?;

@@ -23,10 +23,8 @@ use crate::report::{HintExt, hinted, message_with_hint};
 pub fn read_keys(files: &[PathBuf]) -> Result<Vec<PrivateKey>> {
     let mut keys: Vec<PrivateKey> = Vec::new();
     for file in files {
-        let bytes =
-            Zeroizing::new(std::fs::read(file).with_context(|| {
-                format!("cannot read --recovery-private-key {}", file.display())
-            })?);
+        let bytes = crate::input::read_file(file)
+            .with_context(|| format!("cannot read --recovery-private-key {}", file.display()))?;
         let found = manifest::parse_key_backup(&bytes)
             .with_context(|| format!("cannot read private keys from {}", file.display()))
             .hint("--recovery-private-key takes PEM private keys or backups of the controller's key Secrets (with data[\"tls.key\"])")?;

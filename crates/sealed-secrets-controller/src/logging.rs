@@ -14,9 +14,11 @@ pub fn init(config: &LogConfig) {
     let filter = EnvFilter::builder()
         .with_default_directive(level.into())
         .from_env_lossy()
-        // The HTTP and TLS stacks are chatty at debug level.
+        // The HTTP and TLS stacks are chatty at debug level; the Kubernetes client logs whole
+        // API answers at debug level (a refused Secret's Status can quote the unsealed value).
         .add_directive("hyper=info".parse().unwrap_or_else(|_| level.into()))
-        .add_directive("rustls=info".parse().unwrap_or_else(|_| level.into()));
+        .add_directive("rustls=info".parse().unwrap_or_else(|_| level.into()))
+        .add_directive("kube_client=info".parse().unwrap_or_else(|_| level.into()));
     let stdout_info = config.info_to_stdout;
     let writer = std::io::stderr
         .with_max_level(Level::WARN)

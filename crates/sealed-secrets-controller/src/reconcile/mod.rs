@@ -35,6 +35,7 @@ pub mod index;
 pub mod secret;
 pub mod status;
 mod watch;
+mod wire;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -42,7 +43,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 
-use kube::api::{Patch, PatchParams, PostParams};
+use kube::api::{Patch, PatchParams};
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::Action;
 use kube::{Api, Client, Resource as _, ResourceExt as _};
@@ -395,13 +396,12 @@ async fn sync_secret(
     // Serializing a typed spec cannot fail in practice; without a digest the Secret is simply
     // written without the annotation, and checked the slow way next time.
     let digest = integrity::spec_digest(sealed, &ctx.unsealer.options()).ok();
-    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
     let absent =
         read == Read::UnlessAbsent && lock(&ctx.index).exists(&namespace, &name) == Some(false);
     let existing = if absent {
         Wiped(None)
     } else {
-        Wiped(api.get_opt(&name).await?)
+        Wiped(wire::get(&ctx.client, &namespace, &name).await?)
     };
     let mut previous = None;
     let integrity_key = registry.integrity_key();
@@ -456,7 +456,11 @@ async fn sync_secret(
                 return Err(ReconcileError::Task);
             };
             let (created, recheck) = ctx
-                .write(&namespace, &name, api.create(&PostParams::default(), body))
+                .write(
+                    &namespace,
+                    &name,
+                    wire::create(&ctx.client, &namespace, body),
+                )
                 .await;
             match created {
                 Ok(created) => drop(Wiped(Some(created))),
@@ -485,7 +489,7 @@ async fn sync_secret(
                 .write(
                     &namespace,
                     &name,
-                    api.replace(&name, &PostParams::default(), body),
+                    wire::replace(&ctx.client, &namespace, &name, body),
                 )
                 .await;
             match replaced {

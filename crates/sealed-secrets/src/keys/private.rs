@@ -206,10 +206,14 @@ fn pkcs8_der(pkcs1_der: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError> {
         },
         pkcs1_der,
     );
-    let mut out = Zeroizing::new(Vec::new());
-    der::Encode::encode_to_vec(&info, &mut out).map_err(|source| KeyError::Malformed {
+    let malformed = |source| KeyError::Malformed {
         what: "pkcs#8 private key",
         source,
-    })?;
+    };
+    // Allocated once at its final size: a growing buffer would leave copies of the key behind.
+    let len = der::Encode::encoded_len(&info).map_err(malformed)?;
+    let len = usize::try_from(u32::from(len)).unwrap_or(0);
+    let mut out = Zeroizing::new(Vec::with_capacity(len));
+    der::Encode::encode_to_vec(&info, &mut out).map_err(malformed)?;
     Ok(out)
 }

@@ -274,12 +274,16 @@ fn decode_secret(mut map: Map<String, Value>, position: Position) -> Result<Secr
         Some(items) => {
             let mut out = BTreeMap::new();
             for (key, encoded) in items {
+                // The base64 text is the value in another spelling: wiped once decoded.
+                let encoded = zeroize::Zeroizing::new(encoded);
                 // Like Go's decoder, line breaks inside the base64 text are ignored.
-                let compact: String = encoded
-                    .chars()
-                    .filter(|c| *c != '\n' && *c != '\r')
-                    .collect();
-                let bytes = base64::engine::general_purpose::STANDARD.decode(compact).map_err(|_| {
+                let compact: zeroize::Zeroizing<String> = zeroize::Zeroizing::new(
+                    encoded
+                        .chars()
+                        .filter(|c| *c != '\n' && *c != '\r')
+                        .collect(),
+                );
+                let bytes = base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()).map_err(|_| {
                     ManifestError::Field {
                         position,
                         object: object.clone(),
