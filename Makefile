@@ -5,7 +5,7 @@ CARGO ?= cargo
 CACHE_DIR ?= $(HOME)/.cache/sealed-secrets-rs
 export SSRS_CACHE_DIR := $(CACHE_DIR)
 
-.PHONY: all build test test-unit test-backends test-python test-e2e bench demo cluster-up cluster-down manifests check-manifests fuzz fmt lint
+.PHONY: all build test test-unit test-backends test-python test-e2e bench demo cluster-up cluster-down manifests check-manifests fuzz fmt lint audit
 
 all: build
 
@@ -61,6 +61,10 @@ demo: testbin
 FUZZ_SECONDS ?= 60
 fuzz:
 	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+## ---- advisories (cargo-audit offline; the database snapshot lives in the cache, see docs/security.md) --
+audit:
+	scripts/audit.sh
 
 fmt:
 	$(CARGO) fmt --all

@@ -141,20 +141,21 @@ pub async fn cert(State(state): State<Arc<ApiState>>) -> Response {
     }
 }
 
-/// Applies the rate limit of `path` to the request's client; `Err` is the 429 answer.
+/// Applies the rate limit of `path` to the request's client; the client (its address) and the
+/// rate-limit headers, or `Err` with the 429 answer.
 fn limit(
     state: &ApiState,
     peer: SocketAddr,
     headers: &HeaderMap,
     path: &str,
-) -> Result<Vec<(&'static str, String)>, Box<Response>> {
+) -> Result<(String, Vec<(&'static str, String)>), Box<Response>> {
     let client = state.trusted.client(peer.ip(), headers);
     let decision = state
         .limiter
         .check(&RateLimiter::key(client, path), std::time::Instant::now());
     let headers = decision.headers();
     if decision.allowed {
-        Ok(headers)
+        Ok((client.to_string(), headers))
     } else {
         let mut response = text(StatusCode::TOO_MANY_REQUESTS, "limit exceeded\n");
         add_headers(&mut response, &headers);
@@ -191,8 +192,8 @@ pub async fn verify(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let rate = match limit(&state, peer, &headers, "/v1/verify") {
-        Ok(rate) => rate,
+    let (client, rate) = match limit(&state, peer, &headers, "/v1/verify") {
+        Ok(allowed) => allowed,
         Err(denied) => return *denied,
     };
     let mut response = match parse_body(&body) {
@@ -201,7 +202,7 @@ pub async fn verify(
         Ok(objects) => {
             // Dropped (and so cancelling the work) if the request times out or the client leaves.
             let cancel = CancelOnDrop::default();
-            match state.unsealer.verify(objects, cancel.flag()).await {
+            match state.unsealer.verify(&client, objects, cancel.flag()).await {
                 Ok(()) => text(StatusCode::OK, ""),
                 Err((_, UnsealFailure::Busy)) => busy(),
                 Err((_, UnsealFailure::Task)) => {
@@ -228,14 +229,14 @@ pub async fn rotate(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let rate = match limit(&state, peer, &headers, "/v1/rotate") {
-        Ok(rate) => rate,
+    let (client, rate) = match limit(&state, peer, &headers, "/v1/rotate") {
+        Ok(allowed) => allowed,
         Err(denied) => return *denied,
     };
     let mut response = match parse_body(&body) {
         Err(response) => *response,
         Ok(mut objects) if objects.len() == 1 => match objects.pop() {
-            Some(sealed) => rotate_one(&state, sealed).await,
+            Some(sealed) => rotate_one(&state, &client, sealed).await,
             None => text(
                 StatusCode::BAD_REQUEST,
                 "no SealedSecret in the request body\n",
@@ -253,7 +254,7 @@ pub async fn rotate(
     response
 }
 
-async fn rotate_one(state: &ApiState, sealed: SealedSecret) -> Response {
+async fn rotate_one(state: &ApiState, client: &str, sealed: SealedSecret) -> Response {
     let Some(latest) = state.registry.latest() else {
         return no_key_yet();
     };
@@ -262,7 +263,7 @@ async fn rotate_one(state: &ApiState, sealed: SealedSecret) -> Response {
     let cancel = CancelOnDrop::default();
     let unsealed = match state
         .unsealer
-        .decrypt_items(sealed.clone(), cancel.flag())
+        .decrypt_items(client, sealed.clone(), cancel.flag())
         .await
     {
         Ok(unsealed) => unsealed,

@@ -6,14 +6,17 @@
 //!   namespaces, so one namespace's expensive objects never hold every slot while another's
 //!   wait;
 //! - HTTP requests (`/v1/verify`, `/v1/rotate`) run on their own small pool (half the CPUs, at
-//!   least one slot), so reconciliation never waits behind the API; when more than
-//!   [`HTTP_QUEUE`] requests already wait for it, a request is refused at once
-//!   ([`UnsealFailure::Busy`], answered 503) instead of queueing without bound.
+//!   least one slot), so reconciliation never waits behind the API. Its slots are shared
+//!   round-robin between clients (by address), so one client's requests never hold the pool while
+//!   another's wait; when a client already has [`HTTP_QUEUE_PER_CLIENT`] requests waiting, or
+//!   [`HTTP_QUEUE`] wait in all, a request is refused at once ([`UnsealFailure::Busy`], answered
+//!   503) instead of queueing without bound.
 //!
-//! Every call is bounded by [`Limits`]: [`DEFAULT_RSA_OPERATIONS`] RSA attempts per object in a
-//! reconcile and per *request* over all its objects on the HTTP pool, and one template budget
-//! per object. HTTP work stops at the next RSA operation once its request is cancelled (the
-//! client went away or the request timed out).
+//! Every call is bounded by [`Limits`]: [`sealed_secrets::unseal::DEFAULT_RSA_OPERATIONS`] RSA
+//! attempts per object in a
+//! reconcile, [`HTTP_RSA_OPERATIONS`] per *request* over all its objects on the HTTP pool, and one
+//! template budget per object. HTTP work stops at the next RSA operation once its request is
+//! cancelled (the client went away or the request timed out).
 //!
 //! Key order (see [`crate::keys::KeyRegistry::keys_in_try_order`]): the key named by the
 //! SealedSecret's key hint annotation (kubeseal writes it), then the key that opened the object's
@@ -28,17 +31,15 @@
 pub mod fair;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use sealed_secrets::SealedSecret;
 use sealed_secrets::keys::{Fingerprint, PrivateKey};
 use sealed_secrets::seal::KEY_HINT_ANNOTATION;
 use sealed_secrets::unseal::{
-    Budget, DEFAULT_RSA_OPERATIONS, Limits, UnsealError, UnsealOptions, UnsealStats,
-    UnsealedSecret, unseal_counted, verify,
+    Budget, Limits, UnsealError, UnsealOptions, UnsealStats, UnsealedSecret, unseal_counted, verify,
 };
-use tokio::sync::Semaphore;
 
 use self::fair::FairSlots;
 use crate::keys::KeyRegistry;
@@ -46,7 +47,13 @@ use crate::keys::registry::KeyEntry;
 use crate::metrics::Metrics;
 
 /// Requests that may wait for the HTTP pool at once; more are refused with 503.
-pub const HTTP_QUEUE: usize = 8;
+pub const HTTP_QUEUE: usize = 64;
+/// Requests of one client that may wait for the HTTP pool at once.
+pub const HTTP_QUEUE_PER_CLIENT: usize = 2;
+/// RSA attempts one HTTP request may spend over all its objects: about a second of RSA-4096 on
+/// one core, enough for an object of 512 values with a key hint (kubeseal sends one object per
+/// request).
+pub const HTTP_RSA_OPERATIONS: u64 = 512;
 
 /// Why an unseal did not produce a Secret.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +67,53 @@ pub enum UnsealFailure {
     /// Too many HTTP requests wait for the pool already.
     #[error("too many requests are being served; try again shortly")]
     Busy,
+}
+
+/// Requests waiting for the HTTP pool, in all and per client.
+#[derive(Debug, Default)]
+struct Waiting {
+    total: usize,
+    per_client: std::collections::HashMap<String, usize>,
+}
+
+/// One request counted as waiting; uncounted when dropped.
+struct WaitingTicket {
+    waiting: Arc<std::sync::Mutex<Waiting>>,
+    client: String,
+}
+
+impl WaitingTicket {
+    fn take(waiting: &Arc<std::sync::Mutex<Waiting>>, client: &str) -> Result<Self, UnsealFailure> {
+        let mut w = waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mine = w.per_client.get(client).copied().unwrap_or(0);
+        if w.total >= HTTP_QUEUE || mine >= HTTP_QUEUE_PER_CLIENT {
+            return Err(UnsealFailure::Busy);
+        }
+        w.total += 1;
+        w.per_client.insert(client.to_owned(), mine + 1);
+        Ok(WaitingTicket {
+            waiting: waiting.clone(),
+            client: client.to_owned(),
+        })
+    }
+}
+
+impl Drop for WaitingTicket {
+    fn drop(&mut self) {
+        let mut w = self
+            .waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        w.total = w.total.saturating_sub(1);
+        if let Some(n) = w.per_client.get_mut(&self.client) {
+            *n -= 1;
+            if *n == 0 {
+                w.per_client.remove(&self.client);
+            }
+        }
+    }
 }
 
 /// Sets its flag when dropped: held by an HTTP handler, it cancels the request's blocking work
@@ -86,8 +140,8 @@ pub struct Unsealer {
     registry: Arc<KeyRegistry>,
     metrics: Metrics,
     reconcile_slots: Arc<FairSlots>,
-    http_slots: Arc<Semaphore>,
-    http_waiting: Arc<AtomicUsize>,
+    http_slots: Arc<FairSlots>,
+    http_waiting: Arc<std::sync::Mutex<Waiting>>,
     options: UnsealOptions,
     limits: Limits,
 }
@@ -105,7 +159,7 @@ impl Unsealer {
             registry,
             metrics,
             reconcile_slots: FairSlots::new(slots),
-            http_slots: Arc::new(Semaphore::new((slots / 2).max(1))),
+            http_slots: FairSlots::new((slots / 2).max(1)),
             http_waiting: Arc::default(),
             options,
             limits: Limits::default(),
@@ -173,21 +227,17 @@ impl Unsealer {
         Ok((result?, stats.opened_with))
     }
 
-    /// Runs `work` on the HTTP pool, refusing when too many requests wait already.
-    async fn on_http_pool<T, F>(&self, work: F) -> Result<T, UnsealFailure>
+    /// Runs `work` on the HTTP pool for `client`, refusing when too many requests wait already.
+    async fn on_http_pool<T, F>(&self, client: &str, work: F) -> Result<T, UnsealFailure>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        if self.http_waiting.fetch_add(1, Ordering::AcqRel) >= HTTP_QUEUE {
-            self.http_waiting.fetch_sub(1, Ordering::AcqRel);
-            return Err(UnsealFailure::Busy);
-        }
-        let permit = self.http_slots.clone().acquire_owned().await;
-        self.http_waiting.fetch_sub(1, Ordering::AcqRel);
-        let permit = permit.map_err(|_| UnsealFailure::Task)?;
+        let _waiting = WaitingTicket::take(&self.http_waiting, client)?;
+        let slot = self.http_slots.acquire(client).await;
+        drop(_waiting);
         tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+            let _slot = slot;
             work()
         })
         .await
@@ -199,6 +249,7 @@ impl Unsealer {
     /// does not unseal.
     pub async fn verify(
         &self,
+        client: &str,
         objects: Vec<SealedSecret>,
         cancel: Arc<AtomicBool>,
     ) -> Result<(), (String, UnsealFailure)> {
@@ -212,13 +263,13 @@ impl Unsealer {
         let (options, limits) = (self.options, self.limits);
         let started = Instant::now();
         let (result, rsa) = self
-            .on_http_pool(move || {
+            .on_http_pool(client, move || {
                 let mut spent = 0u64;
                 for (sealed, keys) in &prepared {
                     let refs: Vec<&PrivateKey> = keys.iter().map(|e| &e.key).collect();
                     let mut stats = UnsealStats::default();
                     let budget = Budget::new(Limits {
-                        rsa_operations: DEFAULT_RSA_OPERATIONS.saturating_sub(spent),
+                        rsa_operations: HTTP_RSA_OPERATIONS.saturating_sub(spent),
                         ..limits
                     })
                     .cancelled_by(&cancel);
@@ -240,6 +291,7 @@ impl Unsealer {
     /// are carried over as they are), accepting the deprecated `spec.data`.
     pub async fn decrypt_items(
         &self,
+        client: &str,
         mut sealed: SealedSecret,
         cancel: Arc<AtomicBool>,
     ) -> Result<UnsealedSecret, UnsealFailure> {
@@ -249,10 +301,13 @@ impl Unsealer {
             accept_deprecated_v1_data: true,
             ..self.options
         };
-        let limits = self.limits;
+        let limits = Limits {
+            rsa_operations: HTTP_RSA_OPERATIONS,
+            ..self.limits
+        };
         let started = Instant::now();
         let (result, stats) = self
-            .on_http_pool(move || {
+            .on_http_pool(client, move || {
                 let refs: Vec<&PrivateKey> = keys.iter().map(|e| &e.key).collect();
                 let mut stats = UnsealStats::default();
                 let budget = Budget::new(limits).cancelled_by(&cancel);
@@ -381,7 +436,7 @@ mod tests {
         let before = unsealer.metrics.rsa_decrypt_operations.get();
         let cancel = CancelOnDrop::default();
         let (name, failure) = unsealer
-            .verify(many, cancel.flag())
+            .verify("client", many, cancel.flag())
             .await
             .expect_err("over budget");
         assert_eq!(name, "ns/s");
@@ -391,7 +446,7 @@ mod tests {
         );
         assert_eq!(
             unsealer.metrics.rsa_decrypt_operations.get() - before,
-            DEFAULT_RSA_OPERATIONS,
+            HTTP_RSA_OPERATIONS,
             "the whole request shares one budget"
         );
         let flag = {
@@ -399,7 +454,7 @@ mod tests {
             cancelled.flag()
         };
         let failure = unsealer
-            .verify(vec![sealed], flag)
+            .verify("client", vec![sealed], flag)
             .await
             .expect_err("cancelled");
         assert!(matches!(
