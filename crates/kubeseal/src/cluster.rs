@@ -41,10 +41,12 @@ pub struct Session {
     port: Option<String>,
 }
 
-/// How long a 503 answer (controller starting, no ready replica) is retried.
+/// How long a 503 (controller starting, no ready replica) or 429 (rate limit) answer is retried.
 const NOT_READY_WAIT: Duration = Duration::from_secs(60);
 /// Pause between those retries.
 const NOT_READY_RETRY: Duration = Duration::from_secs(2);
+/// Pause after a 429 (the controller allows 2 requests a second by default).
+const RATE_LIMITED_RETRY: Duration = Duration::from_millis(500);
 
 /// The offline alternative, for hints.
 const OFFLINE_HINT: &str = "to seal offline, pass the controller's certificate with --cert FILE|URL \
@@ -103,29 +105,39 @@ impl Session {
     }
 
     /// Sends the request `build` makes; while the answer is 503 (the controller is starting and
-    /// has no key yet, or no replica is ready), waits and sends it again, for at most
-    /// [`NOT_READY_WAIT`], saying so once on stderr.
+    /// has no key yet, or no replica is ready) or 429 (its rate limit), waits and sends it again,
+    /// for at most [`NOT_READY_WAIT`], saying so once on stderr (as client-go retries a 429).
     fn send(
         &self,
         build: impl Fn() -> http::Result<http::Request<Vec<u8>>>,
     ) -> Result<String, KubeError> {
         let deadline = std::time::Instant::now() + NOT_READY_WAIT;
-        let mut told = false;
+        let (mut told_503, mut told_429) = (false, false);
         loop {
             let request = build().map_err(KubeError::HttpError)?;
             match self.runtime.block_on(self.client.request_text(request)) {
                 Err(KubeError::Api(status))
-                    if status.code == 503 && std::time::Instant::now() < deadline =>
+                    if matches!(status.code, 429 | 503) && std::time::Instant::now() < deadline =>
                 {
-                    if !told {
-                        told = true;
+                    let wait = NOT_READY_WAIT.as_secs();
+                    if status.code == 503 && !told_503 {
+                        told_503 = true;
                         eprintln!(
-                            "the controller is not ready yet ({}); retrying for up to {} s",
-                            first_line(status.message.trim()),
-                            NOT_READY_WAIT.as_secs()
+                            "the controller is not ready yet ({}); retrying for up to {wait} s",
+                            first_line(status.message.trim())
                         );
                     }
-                    std::thread::sleep(NOT_READY_RETRY);
+                    if status.code == 429 && !told_429 {
+                        told_429 = true;
+                        eprintln!(
+                            "the controller's rate limit was reached; retrying for up to {wait} s"
+                        );
+                    }
+                    std::thread::sleep(if status.code == 429 {
+                        RATE_LIMITED_RETRY
+                    } else {
+                        NOT_READY_RETRY
+                    });
                 }
                 other => return other,
             }
