@@ -201,7 +201,12 @@ pub(crate) fn dig(_: &mut Ctx, a: Vec<Value>) -> R {
     if a.len() < 3 {
         return ferr("dig needs at least three arguments");
     }
-    let Some(mut m) = map_of(&a[a.len() - 1]).cloned() else {
+    // Go asserts the argument to map[string]interface{}: a map[string]string (the root data
+    // map) fails that assertion too.
+    let Some(mut m) = map_of(&a[a.len() - 1])
+        .filter(|m| m.elem == Elem::Any)
+        .cloned()
+    else {
         return ferr(format!(
             "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
             a[a.len() - 1].type_name()
