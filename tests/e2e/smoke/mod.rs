@@ -4,5 +4,6 @@
 mod bitnami;
 mod crd;
 mod gc;
+mod manifests;
 mod rbac;
 mod service_proxy;
