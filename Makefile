@@ -5,7 +5,7 @@ CARGO ?= cargo
 CACHE_DIR ?= $(HOME)/.cache/sealed-secrets-rs
 export SSRS_CACHE_DIR := $(CACHE_DIR)
 
-.PHONY: all build test test-unit test-backends test-python test-e2e bench demo cluster-up cluster-down manifests check-manifests fuzz fmt lint audit
+.PHONY: all build test test-unit test-backends test-python test-e2e bench demo cluster-up cluster-down manifests check-manifests fuzz fmt lint audit template-oracle
 
 all: build
 
@@ -61,6 +61,10 @@ demo: testbin
 FUZZ_SECONDS ?= 60
 fuzz:
 	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+## ---- the template engine's oracle: every case of crates/go-template/tests/cases rendered again by Go ---
+template-oracle:
+	cd crates/go-template/tests/oracle && go run . check ../cases/*.json
 
 ## ---- advisories (cargo-audit offline; the database snapshot lives in the cache, see docs/security.md) --
 audit:

@@ -5,7 +5,7 @@
 # keys. cargo-fuzz needs nightly compiler flags: the stable toolchain is used with RUSTC_BOOTSTRAP=1,
 # with AddressSanitizer when it builds, else without a sanitizer. Exits non-zero on a crash; the
 # input is then in fuzz/artifacts/<target>/: keep it as a regression test in
-# crates/sealed-secrets/tests/vectors/fuzz/<target>/.
+# crates/sealed-secrets/tests/vectors/fuzz/<target>/ (crates/go-template/tests/fuzz/ for `template`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-${FUZZ_SECONDS:-60}}
@@ -36,7 +36,7 @@ seed() {
       done 2>/dev/null || true ;;
     template)
       # Every template of the differential tests (Go's outputs are their oracle), one per seed file.
-      python3 - "$dir" crates/sealed-secrets/tests/template/*.json <<'PY'
+      python3 - "$dir" crates/go-template/tests/cases/*.json <<'PY'
 import json, sys, hashlib
 out = sys.argv[1]
 for path in sys.argv[2:]:
@@ -54,8 +54,10 @@ PY
         sed '1d;$d' "$f" | base64 -d > "$dir/seed-$(basename "$f" .pem).der" 2>/dev/null || true
       done ;;
   esac
-  if [ -d "$VECTORS/fuzz/$t" ]; then
-    find "$VECTORS/fuzz/$t" -type f ! -name '*.md' -exec cp {} "$dir/" \;
+  local kept=$VECTORS/fuzz/$t
+  if [ "$t" = template ]; then kept=crates/go-template/tests/fuzz; fi
+  if [ -d "$kept" ]; then
+    find "$kept" -type f ! -name '*.md' -exec cp {} "$dir/" \;
   fi
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use sealed_secrets::template::{Limits, Session};
+use go_template::{Limits, Session};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

@@ -125,7 +125,15 @@ fn main() {
         ..UnsealOptions::default()
     };
     let unseal_secret = time_per_call(budget, || {
-        black_box(unseal(&sealed, &[&key], &options).expect("unseals"));
+        black_box(
+            unseal(
+                &sealed,
+                &[&key],
+                &options,
+                &sealed_secrets::unseal::NoTemplates,
+            )
+            .expect("unseals"),
+        );
     }) / items as f64;
 
     let per_sec = |t: f64| 1.0 / t;

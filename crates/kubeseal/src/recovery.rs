@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use sealed_secrets::keys::PrivateKey;
 use sealed_secrets::manifest;
-use sealed_secrets::unseal::{UnsealOptions, unseal};
+use sealed_secrets::unseal::{NoTemplates, UnsealOptions, unseal};
 use zeroize::Zeroizing;
 
 use crate::input::{Expected, TTY_MANIFEST_NOTE, manifest_error};
@@ -58,15 +58,15 @@ pub fn run(run: &Run, key_files: &[PathBuf]) -> Result<()> {
             "pass a SealedSecret manifest with -f FILE or on stdin",
         ));
     }
-    // The user holds the private key and reads the result: template errors keep their detail.
     let options = UnsealOptions {
         accept_deprecated_v1_data: false,
-        template_error_detail: true,
+        ..UnsealOptions::default()
     };
     let mut objects = Vec::with_capacity(sealed.len());
     for (position, sealed) in &sealed {
         let what = format!("{position}, SealedSecret \"{}\"", sealed.display_name());
-        let secret = match unseal(sealed, &key_refs, &options) {
+        // kubeseal links no template engine: spec.template.data is left out, with a warning.
+        let secret = match unseal(sealed, &key_refs, &options, &NoTemplates) {
             Ok(secret) => secret,
             Err(err) => {
                 let undecryptable = err.is_undecryptable();
@@ -84,6 +84,13 @@ pub fn run(run: &Run, key_files: &[PathBuf]) -> Result<()> {
                 });
             }
         };
+        if !secret.unrendered().is_empty() {
+            eprintln!(
+                "warning: {what}: spec.template.data is not rendered by kubeseal; the output lacks \
+                 item(s) {} (the controller renders them)",
+                secret.unrendered().join(", ")
+            );
+        }
         objects.push(output::secret_value(&secret)?);
     }
     let rendered = Zeroizing::new(output::render(&objects, run.format)?);

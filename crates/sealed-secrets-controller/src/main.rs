@@ -14,6 +14,7 @@ mod logging;
 mod metrics;
 mod reconcile;
 mod run;
+mod templates;
 mod unsealer;
 
 use std::process::ExitCode;

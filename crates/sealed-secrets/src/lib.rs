@@ -6,14 +6,13 @@
 //!
 //! Data flow: `Secret` -> [`scope`] (which label binds the ciphertext) -> [`crypto`] (hybrid
 //! RSA-OAEP + AES-256-GCM per value) -> [`SealedSecret`]; and back through [`unseal()`], which
-//! also renders [`template`] data.
+//! renders `spec.template.data` with the template engine its caller passes ([`unseal::Templates`]).
 
 pub mod crypto;
 pub mod keys;
 pub mod manifest;
 pub mod scope;
 pub mod seal;
-pub mod template;
 pub mod types;
 pub mod unseal;
 

@@ -1,5 +1,9 @@
 //! SealedSecret -> Secret: decrypt every value, render templates, set ownership.
 //!
+//! This crate renders no template itself: the caller passes a [`Templates`] engine (the controller
+//! plugs in the Go template engine of the `go-template` crate) or [`NoTemplates`], which leaves
+//! `spec.template.data` out (kubeseal, which must not link a template engine).
+//!
 //! Shared by the controller, `/v1/verify`, `/v1/rotate` and `kubeseal --recovery-unseal`, with
 //! upstream's rules:
 //! - the OAEP label comes from the SealedSecret's own namespace, name and **top-level** scope
@@ -32,9 +36,9 @@
 //!
 //! # Bounded work
 //!
-//! Every call spends at most [`Limits::rsa_operations`] RSA decryptions and one shared template
-//! [`template::Limits`] budget for all of `spec.template.data` (at most
-//! [`Limits::template_items`] of them); [`Budget::cancelled_by`] stops it between two RSA
+//! Every call spends at most [`Limits::rsa_operations`] RSA decryptions and one shared
+//! [`TemplateLimits`] budget for all of `spec.template.data` (at most
+//! [`TemplateLimits::items`] of them); [`Budget::cancelled_by`] stops it between two RSA
 //! operations. [`verify`] decrypts without rendering anything, for `/v1/verify`.
 
 use std::collections::BTreeMap;
@@ -51,7 +55,6 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::crypto;
 use crate::keys::{Fingerprint, PrivateKey};
 use crate::scope::Scope;
-use crate::template::{self, Session, TemplateError};
 use crate::types::{API_VERSION, KIND, SealedSecret};
 
 /// Template annotation that stops the owner reference from being set.
@@ -79,15 +82,72 @@ impl Default for UnsealOptions {
     }
 }
 
+/// What all the templates of one object may spend together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TemplateLimits {
+    /// Items of `spec.template.data`.
+    pub items: usize,
+    /// Evaluation steps.
+    pub steps: usize,
+    /// Bytes of values the templates' functions may produce (their memory).
+    pub value_bytes: usize,
+    /// Bytes of output of all templates together.
+    pub output_bytes: usize,
+    /// Wall-clock time; `None` for no limit.
+    pub time: Option<std::time::Duration>,
+}
+
 /// The most one unseal (or verify) may spend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// RSA-OAEP decryption attempts, successful or not.
     pub rsa_operations: u64,
-    /// Items of `spec.template.data`.
-    pub template_items: usize,
     /// What all the templates of the object may spend together.
-    pub templates: template::Limits,
+    pub templates: TemplateLimits,
+}
+
+/// Why the templates of an object could not be rendered, as an engine reports it. Messages go
+/// through [`unseal_counted`]'s policy before anyone sees them (see the module documentation).
+#[derive(Debug)]
+pub enum TemplateFailure {
+    /// These templates do not parse: `(item, message)`, the message from the template text alone.
+    Parse(Vec<(String, String)>),
+    /// The template of `item` failed while rendering (or ran out of budget); the engine's message.
+    Render {
+        /// The item whose template failed.
+        item: String,
+        /// What the engine said (it can depend on the values).
+        message: String,
+    },
+}
+
+/// Renders the templates of `spec.template.data`.
+pub trait Templates {
+    /// Renders every template in `templates` over the decrypted `values` (item key to
+    /// plaintext), all within `limits`, in item order; returns the output of each, or the first
+    /// failure. `None` if this engine renders no templates at all ([`NoTemplates`]).
+    fn render(
+        &self,
+        templates: &BTreeMap<String, String>,
+        values: &BTreeMap<String, Vec<u8>>,
+        limits: &TemplateLimits,
+    ) -> Option<Result<Vec<(String, Zeroizing<Vec<u8>>)>, TemplateFailure>>;
+}
+
+/// Renders no template: `spec.template.data` is left out of the Secret, and
+/// [`UnsealedSecret::unrendered`] lists its items.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTemplates;
+
+impl Templates for NoTemplates {
+    fn render(
+        &self,
+        _: &BTreeMap<String, String>,
+        _: &BTreeMap<String, Vec<u8>>,
+        _: &TemplateLimits,
+    ) -> Option<Result<Vec<(String, Zeroizing<Vec<u8>>)>, TemplateFailure>> {
+        None
+    }
 }
 
 /// RSA attempts per object by default: about 4 s of RSA-4096 work on one core, and more than
@@ -101,8 +161,8 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             rsa_operations: DEFAULT_RSA_OPERATIONS,
-            template_items: 1000,
-            templates: template::Limits {
+            templates: TemplateLimits {
+                items: 1000,
                 steps: 2_000_000,
                 value_bytes: 32 << 20,
                 output_bytes: 1 << 20,
@@ -156,12 +216,19 @@ pub struct UnsealStats {
 /// metadata and item names, never a value.
 pub struct UnsealedSecret {
     secret: Secret,
+    unrendered: Vec<String>,
 }
 
 impl UnsealedSecret {
     /// The Secret.
     pub fn secret(&self) -> &Secret {
         &self.secret
+    }
+
+    /// Items of `spec.template.data` left out because the engine renders no templates
+    /// ([`NoTemplates`]).
+    pub fn unrendered(&self) -> &[String] {
+        &self.unrendered
     }
 }
 
@@ -231,14 +298,14 @@ pub enum ItemError {
     #[error("no key could decrypt secret")]
     NoKey,
     /// A `template.data` entry does not parse. Parsing reads the template text only, so the
-    /// error is reported in full.
-    #[error(transparent)]
-    TemplateParse(TemplateError),
-    /// A `template.data` entry failed while rendering. The detail is kept only with
+    /// engine's message is reported in full.
+    #[error("{0}")]
+    TemplateParse(String),
+    /// A `template.data` entry failed while rendering. The engine's message is kept only with
     /// [`UnsealOptions::template_error_detail`]; without it, every template item gets this
     /// error, so the message does not say which one failed.
-    #[error("{}", .0.as_ref().map_or_else(|| TEMPLATE_FAILED.to_owned(), ToString::to_string))]
-    TemplateRender(Option<TemplateError>),
+    #[error("{}", .0.as_deref().unwrap_or(TEMPLATE_FAILED))]
+    TemplateRender(Option<String>),
 }
 
 /// Why a SealedSecret could not be unsealed.
@@ -287,7 +354,7 @@ pub enum UnsealError {
         /// Keys held.
         keys: usize,
     },
-    /// `spec.template.data` has more items than [`Limits::template_items`].
+    /// `spec.template.data` has more items than [`TemplateLimits::items`].
     #[error("spec.template.data has {count} items, more than the {max} allowed")]
     TooManyTemplates {
         /// Items present.
@@ -340,16 +407,18 @@ fn render_item_errors(errors: &[(String, ItemError)]) -> String {
 }
 
 /// Unseals `sealed` with `keys`, tried in the given order (put the hinted key first), within the
-/// default [`Limits`].
+/// default [`Limits`], rendering templates with `templates`.
 pub fn unseal(
     sealed: &SealedSecret,
     keys: &[&PrivateKey],
     options: &UnsealOptions,
+    templates: &dyn Templates,
 ) -> Result<UnsealedSecret, UnsealError> {
     unseal_counted(
         sealed,
         keys,
         options,
+        templates,
         &Budget::default(),
         &mut UnsealStats::default(),
     )
@@ -361,12 +430,14 @@ pub fn unseal_counted(
     sealed: &SealedSecret,
     keys: &[&PrivateKey],
     options: &UnsealOptions,
+    templates: &dyn Templates,
     budget: &Budget<'_>,
     stats: &mut UnsealStats,
 ) -> Result<UnsealedSecret, UnsealError> {
     let scope = Scope::from_annotations(sealed.metadata.annotations.as_ref());
     let label = scope.label(sealed.namespace_or_empty(), sealed.name_or_empty());
     let mut rsa = Rsa::new(keys, budget, stats, values_of(sealed));
+    let mut unrendered = Vec::new();
     let mut secret = match &sealed.spec.data {
         Some(blob) => {
             if !options.accept_deprecated_v1_data {
@@ -377,7 +448,15 @@ pub fn unseal_counted(
             }
             unseal_legacy(blob, &label, &mut rsa)?
         }
-        None => unseal_items(sealed, &label, options, budget, &mut rsa)?,
+        None => unseal_items(
+            sealed,
+            &label,
+            options,
+            templates,
+            budget,
+            &mut rsa,
+            &mut unrendered,
+        )?,
     };
     secret.metadata.name = sealed.metadata.name.clone();
     secret.metadata.namespace = sealed.metadata.namespace.clone();
@@ -390,7 +469,7 @@ pub fn unseal_counted(
     if !skip_owner {
         secret.metadata.owner_references = Some(vec![owner_reference(sealed)]);
     }
-    Ok(UnsealedSecret { secret })
+    Ok(UnsealedSecret { secret, unrendered })
 }
 
 /// Checks that every value of `sealed` decrypts with one of `keys`, and nothing more: no
@@ -461,8 +540,10 @@ fn unseal_items(
     sealed: &SealedSecret,
     label: &[u8],
     options: &UnsealOptions,
+    engine: &dyn Templates,
     budget: &Budget<'_>,
     rsa: &mut Rsa<'_, '_>,
+    unrendered: &mut Vec<String>,
 ) -> Result<Secret, UnsealError> {
     let template = &sealed.spec.template;
     let mut errors: Vec<(String, ItemError)> = Vec::new();
@@ -497,7 +578,15 @@ fn unseal_items(
     if errors.is_empty()
         && let Some(templates) = template.data.as_ref().filter(|t| !t.is_empty())
     {
-        render_templates(templates, &mut data.0, options, budget, &mut errors)?;
+        render_templates(
+            engine,
+            templates,
+            &mut data.0,
+            options,
+            budget,
+            &mut errors,
+            unrendered,
+        )?;
     }
 
     if !errors.is_empty() {
@@ -521,60 +610,58 @@ fn unseal_items(
 }
 
 /// Renders every template over the decrypted values within one shared budget; outputs override
-/// items of the same key once all have rendered. Parse errors are reported per item; the first
-/// failure while rendering stops the rest and is reported as [`ItemError::TemplateRender`] on
-/// every template item (with its detail only if the options ask for it).
+/// items of the same key once all have rendered. Parse errors are reported per item; a failure
+/// while rendering is reported as [`ItemError::TemplateRender`] on every template item (with the
+/// engine's message only if the options ask for it).
 fn render_templates(
+    engine: &dyn Templates,
     templates: &BTreeMap<String, String>,
     data: &mut BTreeMap<String, Vec<u8>>,
     options: &UnsealOptions,
     budget: &Budget<'_>,
     errors: &mut Vec<(String, ItemError)>,
+    unrendered: &mut Vec<String>,
 ) -> Result<(), UnsealError> {
-    let max = budget.limits.template_items;
+    let max = budget.limits.templates.items;
     if templates.len() > max {
         return Err(UnsealError::TooManyTemplates {
             count: templates.len(),
             max,
         });
     }
-    let mut parsed = Vec::with_capacity(templates.len());
-    for (item, source) in templates {
-        match template::parse(source) {
-            Ok(tree) => parsed.push((item, source, tree)),
-            Err(e) => errors.push((item.clone(), ItemError::TemplateParse(e))),
-        }
+    if budget.is_cancelled() {
+        return Err(UnsealError::Cancelled);
     }
-    if !errors.is_empty() {
-        return Ok(());
-    }
-    let mut session = Session::new(budget.limits.templates);
-    let mut outputs = ZeroizeOnDrop(BTreeMap::new());
-    for (item, source, tree) in &parsed {
-        if budget.is_cancelled() {
-            return Err(UnsealError::Cancelled);
+    let outputs = match engine.render(templates, data, &budget.limits.templates) {
+        None => {
+            unrendered.extend(templates.keys().cloned());
+            return Ok(());
         }
-        match session.render_parsed(source, tree, data) {
-            Ok(rendered) => {
-                outputs.0.insert((*item).clone(), rendered.to_vec());
+        Some(Ok(outputs)) => outputs,
+        Some(Err(TemplateFailure::Parse(failed))) => {
+            errors.extend(
+                failed
+                    .into_iter()
+                    .map(|(item, message)| (item, ItemError::TemplateParse(message))),
+            );
+            return Ok(());
+        }
+        Some(Err(TemplateFailure::Render { item, message })) => {
+            if options.template_error_detail {
+                errors.push((item, ItemError::TemplateRender(Some(message))));
+            } else {
+                errors.extend(
+                    templates
+                        .keys()
+                        .map(|k| (k.clone(), ItemError::TemplateRender(None))),
+                );
             }
-            Err(e) => {
-                if options.template_error_detail {
-                    errors.push(((*item).clone(), ItemError::TemplateRender(Some(e))));
-                } else {
-                    errors.extend(
-                        templates
-                            .keys()
-                            .map(|k| (k.clone(), ItemError::TemplateRender(None))),
-                    );
-                }
-                return Ok(());
-            }
+            return Ok(());
         }
-    }
-    for (item, rendered) in std::mem::take(&mut outputs.0) {
+    };
+    for (item, mut rendered) in outputs {
         // The decrypted value a template output replaces is wiped as it is dropped.
-        if let Some(mut replaced) = data.insert(item, rendered) {
+        if let Some(mut replaced) = data.insert(item, std::mem::take(&mut *rendered)) {
             replaced.zeroize();
         }
     }

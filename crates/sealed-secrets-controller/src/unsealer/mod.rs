@@ -38,13 +38,15 @@ use sealed_secrets::SealedSecret;
 use sealed_secrets::keys::{Fingerprint, PrivateKey};
 use sealed_secrets::seal::KEY_HINT_ANNOTATION;
 use sealed_secrets::unseal::{
-    Budget, Limits, UnsealError, UnsealOptions, UnsealStats, UnsealedSecret, unseal_counted, verify,
+    Budget, Limits, NoTemplates, UnsealError, UnsealOptions, UnsealStats, UnsealedSecret,
+    unseal_counted, verify,
 };
 
 use self::fair::FairSlots;
 use crate::keys::KeyRegistry;
 use crate::keys::registry::KeyEntry;
 use crate::metrics::Metrics;
+use crate::templates::GoTemplates;
 
 /// Requests that may wait for the HTTP pool at once; more are refused with 503.
 pub const HTTP_QUEUE: usize = 64;
@@ -218,7 +220,14 @@ impl Unsealer {
             let _slot = slot;
             let refs: Vec<&PrivateKey> = keys.iter().map(|e| &e.key).collect();
             let mut stats = UnsealStats::default();
-            let result = unseal_counted(&sealed, &refs, &options, &Budget::new(limits), &mut stats);
+            let result = unseal_counted(
+                &sealed,
+                &refs,
+                &options,
+                &GoTemplates,
+                &Budget::new(limits),
+                &mut stats,
+            );
             (result, stats)
         })
         .await
@@ -311,7 +320,9 @@ impl Unsealer {
                 let refs: Vec<&PrivateKey> = keys.iter().map(|e| &e.key).collect();
                 let mut stats = UnsealStats::default();
                 let budget = Budget::new(limits).cancelled_by(&cancel);
-                let result = unseal_counted(&sealed, &refs, &options, &budget, &mut stats);
+                // Templates were removed above: they are carried over, never rendered.
+                let result =
+                    unseal_counted(&sealed, &refs, &options, &NoTemplates, &budget, &mut stats);
                 (result, stats)
             })
             .await?;

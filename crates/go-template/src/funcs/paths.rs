@@ -2,7 +2,7 @@
 //! `path/filepath`, which is the same on Linux. Purely lexical: nothing touches the filesystem.
 
 use super::{Ctx, Fail, sarg};
-use crate::template::value::Value;
+use crate::value::Value;
 
 type R = Result<Value, Fail>;
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::{Ctx, Fail, MAX_DEPTH, arg, ferr, sarg};
-use crate::template::value::Value;
+use crate::value::Value;
 
 type R = Result<Value, Fail>;
 

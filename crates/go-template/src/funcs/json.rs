@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use super::{Ctx, Fail, MAX_DEPTH, MAX_VALUE_BYTES, arg, ferr, out_str, sarg};
-use crate::template::fmt::format_float;
-use crate::template::value::{Elem, Value};
+use crate::fmt::format_float;
+use crate::value::{Elem, Value};
 
 type R = Result<Value, Fail>;
 

@@ -1,10 +1,15 @@
-//! Renders `spec.template.data` entries the way the Sealed Secrets controller does: as Go
-//! `text/template` templates with the Sprig v3 generic function map minus `env`, `expandenv`
-//! and `getHostByName`, executed with `.` bound to the map *item key → decrypted value*.
+//! Go's `text/template`, with the Sprig v3 generic function map, for templates you do not trust.
+//!
+//! Renders a template with `.` bound to a map of string keys to byte-string values, as Go's
+//! `template.Execute(w, map[string]string{...})` would, and returns the bytes. Every render is
+//! bounded (steps, memory, output, nesting, time), so a hostile template cannot hang or exhaust the
+//! process; the values and the output are zeroized when dropped, so secret inputs leave no copies.
+//! Sealed Secrets' controller renders a SealedSecret's `spec.template.data` with it (Sprig minus
+//! `env`, `expandenv` and `getHostByName`, as upstream), but nothing here knows about Kubernetes.
 //!
 //! ```
 //! use std::collections::BTreeMap;
-//! use sealed_secrets::template::render;
+//! use go_template::render;
 //!
 //! let data = BTreeMap::from([("foo".to_string(), "bar".to_string())]);
 //! let out = render(r#"secret {{ index . "foo" }} !"#, &data).unwrap();
@@ -94,12 +99,13 @@
 //! recursive `template` runs unchecked), keeps values in non-zeroizing types and would need
 //! all of Sprig added anyway. This module is a small, bounded, zeroizing interpreter written
 //! against the Go documentation and checked against Go 1.26 `text/template` + Sprig 3.3.0
-//! outputs (see `tests/template/*.toml`).
+//! outputs (`tests/cases/*.json`, regenerated and checked by `tests/oracle`, a Go program).
 //!
 //! # Secrets
 //!
-//! The values are decrypted secrets. Error messages name positions, the template's own text and
-//! function names, never a value. Value strings and the output buffer are zeroized when dropped
+//! The values may be secrets. Error messages name positions, the template's own text and
+//! function names, never a value (but which action failed, and whether, can depend on the values:
+//! a caller that shows errors to people who may not see the values should withhold them). Value strings and the output buffer are zeroized when dropped
 //! (including when the output grows); intermediate copies made inside some functions are not.
 
 mod error;
@@ -207,7 +213,7 @@ impl Budget {
 ///
 /// ```
 /// use std::collections::BTreeMap;
-/// use sealed_secrets::template::{Limits, Session};
+/// use go_template::{Limits, Session};
 ///
 /// let data = BTreeMap::from([("user".to_string(), b"admin".to_vec())]);
 /// let mut session = Session::new(Limits::default());

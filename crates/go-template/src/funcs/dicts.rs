@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use super::defaults::is_empty;
 use super::{Ctx, Fail, MAP_ENTRY_BYTES, MAX_DEPTH, arg, ferr, sarg, strval};
-use crate::template::value::{Elem, MapVal, Value};
+use crate::value::{Elem, MapVal, Value};
 
 type R = Result<Value, Fail>;
 

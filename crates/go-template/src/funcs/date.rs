@@ -12,7 +12,7 @@ use jiff::{Timestamp, Zoned};
 
 use super::layout::{go_format, go_parse};
 use super::{Ctx, Fail, arg, ferr, sarg};
-use crate::template::value::Value;
+use crate::value::Value;
 
 type R = Result<Value, Fail>;
 

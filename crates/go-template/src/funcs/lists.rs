@@ -3,7 +3,7 @@
 
 use super::defaults::{deep_equal_values, is_empty};
 use super::{Ctx, Fail, arg, ferr, iarg};
-use crate::template::value::{Elem, Value};
+use crate::value::{Elem, Value};
 
 type R = Result<Value, Fail>;
 

@@ -3,8 +3,8 @@
 //! `gt`, `ge` (`and`/`or` are evaluated lazily by the evaluator).
 
 use super::{Ctx, Fail, arg, ferr, out_str, sarg};
-use crate::template::fmt::{self, is_print};
-use crate::template::value::{Elem, Value};
+use crate::fmt::{self, is_print};
+use crate::value::{Elem, Value};
 
 type R = Result<Value, Fail>;
 

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use super::{
     Ctx, Fail, MAX_LIST_LEN, MAX_VALUE_BYTES, arg, ferr, iarg, out_str, sarg, strslice, strval,
 };
-use crate::template::fmt::go_quote;
-use crate::template::value::{Elem, Value};
+use crate::fmt::go_quote;
+use crate::value::{Elem, Value};
 
 type R = Result<Value, Fail>;
 

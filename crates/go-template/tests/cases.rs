@@ -1,11 +1,11 @@
-//! Data-driven tests of `sealed_secrets::template::render`: every case in
-//! `tests/template/*.json` gives a template, the data map and either the exact `output` (produced
-//! by Go 1.26 `text/template` with Sprig v3.3.0) or an `error` substring.
+//! Data-driven tests of `go_template::render`: every case in `tests/cases/*.json` gives a
+//! template, the data map and either the exact `output` (produced by Go 1.26 `text/template` with
+//! Sprig v3.3.0, see `tests/oracle`) or an `error` substring.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use sealed_secrets::template::render;
+use go_template::render;
 
 #[derive(serde::Deserialize)]
 struct CaseFile {
@@ -27,10 +27,10 @@ fn template_cases() {
     // against freshly generated Go outputs).
     let dir = match std::env::var_os("TEMPLATE_CASES_DIR") {
         Some(d) => Path::new(&d).to_path_buf(),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/template"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases"),
     };
     let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/template exists")
+        .expect("tests/cases exists")
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))

@@ -3,7 +3,7 @@
 //! `0.3`), `until`/`untilStep`/`seq`, rounding and conversions.
 
 use super::{Ctx, Fail, MAX_LIST_LEN, arg, ferr, iarg, out_str, sarg, to_float64, to_int64};
-use crate::template::value::{Elem, Value};
+use crate::value::{Elem, Value};
 
 type R = Result<Value, Fail>;
 

@@ -5,7 +5,7 @@
 use regex::bytes::{NoExpand, Regex, RegexBuilder};
 
 use super::{Ctx, Fail, ferr, iarg, sarg};
-use crate::template::value::Value;
+use crate::value::Value;
 
 type R = Result<Value, Fail>;
 

@@ -6,7 +6,7 @@ use base64::Engine;
 use sha1::Digest;
 
 use super::{BCRYPT_COST, Ctx, Fail, out_str, sarg};
-use crate::template::value::Value;
+use crate::value::Value;
 
 type R = Result<Value, Fail>;
 

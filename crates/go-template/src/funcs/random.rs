@@ -7,7 +7,7 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 
 use super::{Ctx, Fail, MAX_VALUE_BYTES, ferr, iarg, out_str, sarg};
-use crate::template::value::Value;
+use crate::value::Value;
 
 type R = Result<Value, Fail>;
 
