@@ -10,7 +10,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use sealed_secrets::manifest::{self, Format as StreamFormat};
-use sealed_secrets::seal::KEY_HINT_ANNOTATION;
+use sealed_secrets::names::KEY_HINT_ANNOTATION;
 use sealed_secrets::{Scope, SealedSecret};
 
 use crate::mode::Run;

@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use k8s_openapi::api::core::v1::Secret;
-use sealed_secrets::types::{API_VERSION, KIND, SealedSecret};
+use sealed_secrets::SealedSecret;
+use sealed_secrets::names::{API_VERSION, KIND};
 use serde::Serialize;
 use serde_json::ser::{CharEscape, Formatter, PrettyFormatter};
 use serde_json::{Map, Value};

@@ -7,7 +7,7 @@
 
 use anyhow::{Context, Result};
 use sealed_secrets::manifest;
-use sealed_secrets::seal::KEY_HINT_ANNOTATION;
+use sealed_secrets::seal::without_key_hint;
 use sealed_secrets::{Scope, SealedSecret};
 
 use crate::input::{Expected, TTY_MANIFEST_NOTE, manifest_error};
@@ -36,21 +36,9 @@ fn body(sealed: &SealedSecret) -> Result<Vec<u8>> {
 }
 
 /// The `/v1/rotate` request for `sealed`: without our key-hint annotation (docs/compatibility.md
-/// K11) on the top-level metadata.
-///
-/// Upstream's controller copies the whole top-level metadata over `spec.template.metadata`
-/// whenever the two differ (reference §6.1), and the hint is never in the template: sent along,
-/// it would land on the Secret. Our controller does not need it to re-encrypt and writes a fresh
-/// hint on its answer.
+/// K38), see [`sealed_secrets::seal::without_key_hint`].
 fn rotate_body(sealed: &SealedSecret) -> Result<Vec<u8>> {
-    let mut sealed = sealed.clone();
-    if let Some(annotations) = sealed.metadata.annotations.as_mut() {
-        annotations.remove(KEY_HINT_ANNOTATION);
-        if annotations.is_empty() {
-            sealed.metadata.annotations = None;
-        }
-    }
-    body(&sealed)
+    body(&without_key_hint(sealed))
 }
 
 /// `--validate`: every input SealedSecret must be decryptable by the controller.
@@ -113,6 +101,8 @@ fn check_same_binding(sent: &SealedSecret, got: &SealedSecret) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use sealed_secrets::names::KEY_HINT_ANNOTATION;
+
     use super::*;
 
     fn sealed(annotations: serde_json::Value) -> SealedSecret {

@@ -39,12 +39,10 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use sealed_secrets::SealedSecret;
 use sealed_secrets::keys::PrivateKey;
+use sealed_secrets::names::INTEGRITY_ANNOTATION;
 use sealed_secrets::scope::Scope;
 use sealed_secrets::unseal::UnsealOptions;
 use zeroize::Zeroizing;
-
-/// The annotation on written Secrets (our own prefix; upstream ignores it).
-pub const INTEGRITY_ANNOTATION: &str = "sealed-secrets-rs.io/integrity";
 
 /// Format version of the annotation value.
 const VERSION: &str = "v2";
@@ -700,7 +698,7 @@ mod tests {
             ("scope", |s| {
                 s.metadata.annotations = Some(
                     [(
-                        sealed_secrets::scope::CLUSTER_WIDE_ANNOTATION.to_owned(),
+                        sealed_secrets::names::CLUSTER_WIDE_ANNOTATION.to_owned(),
                         "true".to_owned(),
                     )]
                     .into(),
@@ -722,7 +720,7 @@ mod tests {
         let mut hinted = base.clone();
         hinted.metadata.annotations = Some(
             [(
-                sealed_secrets::seal::KEY_HINT_ANNOTATION.to_owned(),
+                sealed_secrets::names::KEY_HINT_ANNOTATION.to_owned(),
                 fingerprint(1),
             )]
             .into(),

@@ -11,6 +11,7 @@
 pub mod crypto;
 pub mod keys;
 pub mod manifest;
+pub mod names;
 pub mod scope;
 pub mod seal;
 pub mod types;

@@ -14,15 +14,10 @@
 //! Values are compared exactly (`"True"` is not true).
 
 use std::collections::BTreeMap;
+
+use crate::names::{CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION};
 use std::fmt;
 use std::str::FromStr;
-
-/// Annotation prefix shared by every sealed-secrets annotation.
-pub const ANNOTATION_PREFIX: &str = "sealedsecrets.bitnami.com/";
-/// Annotation marking a cluster-wide SealedSecret (value exactly `"true"`).
-pub const CLUSTER_WIDE_ANNOTATION: &str = "sealedsecrets.bitnami.com/cluster-wide";
-/// Annotation marking a namespace-wide SealedSecret (value exactly `"true"`).
-pub const NAMESPACE_WIDE_ANNOTATION: &str = "sealedsecrets.bitnami.com/namespace-wide";
 
 /// Which names an encrypted value is bound to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

@@ -20,18 +20,9 @@ use rand_core::CryptoRngCore;
 
 use crate::crypto::{self, CryptoError};
 use crate::keys::PublicKey;
+use crate::names::{KEY_HINT_ANNOTATION, LAST_APPLIED_ANNOTATIONS};
 use crate::scope::Scope;
 use crate::types::{SealedSecret, SealedSecretSpec, SecretTemplateSpec};
-
-/// Annotation (our own prefix, ignored by upstream) naming the fingerprint of the key a
-/// SealedSecret was sealed with.
-pub const KEY_HINT_ANNOTATION: &str = "sealed-secrets-rs.io/sealing-key";
-
-/// Annotations that never make it into a SealedSecret's template.
-pub const STRIPPED_ANNOTATIONS: [&str; 2] = [
-    "kubectl.kubernetes.io/last-applied-configuration",
-    "kubecfg.ksonnet.io/last-applied-configuration",
-];
 
 /// Why a Secret could not be sealed.
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +104,64 @@ pub fn seal<R: CryptoRngCore + ?Sized>(
     })
 }
 
+/// Re-encrypts `sealed` with `key` (`/v1/rotate`): every item of `unsealed` (the decrypted
+/// `encryptedData`, or what the deprecated `spec.data` held) is sealed again for the scope of
+/// `sealed`'s **top-level** annotations, which never changes (upstream's CVE-2026-22728 let a
+/// template annotation widen it). Everything else of `sealed` is kept (name, namespace, labels,
+/// annotations, the whole template including `template.data`), minus server-side fields and the
+/// last-applied annotations, with the key hint set to `key`.
+pub fn reseal<R: CryptoRngCore + ?Sized>(
+    rng: &mut R,
+    sealed: &SealedSecret,
+    unsealed: &Secret,
+    key: &PublicKey,
+) -> Result<SealedSecret, SealError> {
+    let scope = Scope::from_annotations(sealed.metadata.annotations.as_ref());
+    let label = scope.label(sealed.namespace_or_empty(), sealed.name_or_empty());
+    let mut encrypted_data = BTreeMap::new();
+    for (item, value) in unsealed.data.iter().flatten() {
+        encrypted_data.insert(item.clone(), encrypt(rng, key, item, &value.0, &label)?);
+    }
+    let mut annotations = sealed.metadata.annotations.clone().unwrap_or_default();
+    for stripped in LAST_APPLIED_ANNOTATIONS {
+        annotations.remove(stripped);
+    }
+    annotations.insert(
+        KEY_HINT_ANNOTATION.to_owned(),
+        key.fingerprint().to_string(),
+    );
+    Ok(SealedSecret {
+        metadata: ObjectMeta {
+            name: sealed.metadata.name.clone(),
+            namespace: sealed.metadata.namespace.clone(),
+            labels: sealed.metadata.labels.clone(),
+            annotations: Some(annotations),
+            ..ObjectMeta::default()
+        },
+        spec: SealedSecretSpec {
+            template: sealed.spec.template.clone(),
+            data: None,
+            encrypted_data,
+            invalid_items: Vec::new(),
+        },
+        status: None,
+    })
+}
+
+/// `sealed` without the key hint: what kubeseal sends to a controller's `/v1/rotate`. Upstream's
+/// controller copies the top-level metadata over the template when they differ, so a hint sent
+/// along would end up on the Secret; ours writes a fresh hint in its answer anyway.
+pub fn without_key_hint(sealed: &SealedSecret) -> SealedSecret {
+    let mut sealed = sealed.clone();
+    if let Some(annotations) = sealed.metadata.annotations.as_mut() {
+        annotations.remove(KEY_HINT_ANNOTATION);
+        if annotations.is_empty() {
+            sealed.metadata.annotations = None;
+        }
+    }
+    sealed
+}
+
 /// Encrypts one raw value for `scope` (kubeseal `--raw`), returning standard base64.
 pub fn seal_value<R: CryptoRngCore + ?Sized>(
     rng: &mut R,
@@ -130,7 +179,7 @@ pub fn template_metadata(meta: &ObjectMeta) -> ObjectMeta {
     let mut template = meta.clone();
     template.owner_references = None;
     if let Some(annotations) = template.annotations.as_mut() {
-        for stripped in STRIPPED_ANNOTATIONS {
+        for stripped in LAST_APPLIED_ANNOTATIONS {
             annotations.remove(stripped);
         }
     }

@@ -11,14 +11,8 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// API group of the SealedSecret resource.
-pub const GROUP: &str = "bitnami.com";
-/// API version of the SealedSecret resource.
+/// API version of the SealedSecret resource (in [`crate::names::API_VERSION`]).
 pub const VERSION: &str = "v1alpha1";
-/// `apiVersion` of a SealedSecret.
-pub const API_VERSION: &str = "bitnami.com/v1alpha1";
-/// `kind` of a SealedSecret.
-pub const KIND: &str = "SealedSecret";
 
 /// The desired state of a SealedSecret: encrypted values plus the template of the Secret to create.
 #[derive(CustomResource, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]

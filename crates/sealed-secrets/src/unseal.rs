@@ -54,12 +54,9 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::crypto;
 use crate::keys::{Fingerprint, PrivateKey};
+use crate::names::{API_VERSION, KIND, SKIP_SET_OWNER_REFERENCES_ANNOTATION};
 use crate::scope::Scope;
-use crate::types::{API_VERSION, KIND, SealedSecret};
-
-/// Template annotation that stops the owner reference from being set.
-pub const SKIP_SET_OWNER_REFERENCES_ANNOTATION: &str =
-    "sealedsecrets.bitnami.com/skip-set-owner-references";
+use crate::types::SealedSecret;
 
 /// How to unseal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,13 +9,15 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use sealed_secrets::keys::PrivateKey;
-use sealed_secrets::scope::{CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION};
-use sealed_secrets::seal::{KEY_HINT_ANNOTATION, seal_value};
-use sealed_secrets::unseal::{
-    Budget, Limits, SKIP_SET_OWNER_REFERENCES_ANNOTATION, TEMPLATE_FAILED, UnsealError,
-    UnsealStats, unseal_counted, verify,
+use sealed_secrets::names::{
+    CLUSTER_WIDE_ANNOTATION, KEY_HINT_ANNOTATION, NAMESPACE_WIDE_ANNOTATION,
+    SKIP_SET_OWNER_REFERENCES_ANNOTATION,
 };
-use sealed_secrets::unseal::{NoTemplates, TemplateFailure, TemplateLimits, Templates};
+use sealed_secrets::seal::seal_value;
+use sealed_secrets::unseal::{
+    Budget, Limits, NoTemplates, TEMPLATE_FAILED, TemplateFailure, TemplateLimits, Templates,
+    UnsealError, UnsealStats, unseal_counted, verify,
+};
 use sealed_secrets::{Scope, SealedSecret, UnsealOptions, seal};
 use zeroize::Zeroizing;
 
@@ -823,4 +825,56 @@ fn unsealed_secret_debug_shows_no_value() {
     let debug = format!("{out:?}");
     assert!(debug.contains("pw") && debug.contains("user"), "{debug}");
     assert_no_planted("Debug", &debug);
+}
+
+#[test]
+fn reseal_keeps_the_object_and_its_scope_and_takes_the_new_key() {
+    let old = key("test-only-rsa2048.pem");
+    let new = key("test-only-rsa2048-other.pem");
+    let mut sealed = seal(
+        &mut rng(),
+        &secret(
+            Some("ns"),
+            "s",
+            &[(NAMESPACE_WIDE_ANNOTATION, "true")],
+            &[("a", "1")],
+        ),
+        old.public_key(),
+    )
+    .expect("seals");
+    sealed.metadata.labels = Some(map(&[("app", "x")]));
+    sealed.spec.template.data = Some(map(&[("t", "=kept as it is")]));
+    // A template annotation claiming another scope changes nothing (CVE-2026-22728).
+    sealed.spec.template.metadata.annotations = Some(map(&[(CLUSTER_WIDE_ANNOTATION, "true")]));
+    let unsealed =
+        sealed_secrets::unseal(&sealed, &[&old], &opts(), &NoTemplates).expect("unseals");
+    let rotated = sealed_secrets::seal::reseal(&mut rng(), &sealed, &unsealed, new.public_key())
+        .expect("reseals");
+    assert_eq!(
+        Scope::from_annotations(rotated.metadata.annotations.as_ref()),
+        Scope::NamespaceWide
+    );
+    assert_eq!(
+        rotated.metadata.annotations.as_ref().expect("annotations")[KEY_HINT_ANNOTATION],
+        new.fingerprint().as_str()
+    );
+    assert_eq!(rotated.metadata.labels, sealed.metadata.labels);
+    assert_eq!(rotated.spec.template, sealed.spec.template);
+    assert_ne!(rotated.spec.encrypted_data, sealed.spec.encrypted_data);
+    let again =
+        unseal(&moved(&rotated, "ns", "renamed"), &[&new], &opts()).expect("namespace-wide");
+    assert_eq!(data_of(&again)["a"], "1");
+    assert!(
+        unseal(&rotated, &[&old], &opts()).is_err(),
+        "the old key no longer opens it"
+    );
+    let bare = sealed_secrets::seal::without_key_hint(&rotated);
+    assert!(
+        !bare
+            .metadata
+            .annotations
+            .iter()
+            .flatten()
+            .any(|(k, _)| k == KEY_HINT_ANNOTATION)
+    );
 }

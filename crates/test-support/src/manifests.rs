@@ -15,8 +15,7 @@ use tokio::sync::OnceCell;
 use crate::cluster::{ClusterInfo, repo_root};
 use crate::kubectl::Kubectl;
 
-/// Name of the SealedSecret CRD.
-pub const CRD_NAME: &str = "sealedsecrets.bitnami.com";
+pub use sealed_secrets::names::CRD_NAME;
 
 /// Path of a file in `controller-manifests/`.
 pub fn manifest_path(file: &str) -> PathBuf {

@@ -22,7 +22,6 @@ const FAST_LEASE: [&str; 3] = [
     "--leader-elect-retry-period=500ms",
 ];
 const LEASE_NAME: &str = "sealed-secrets-controller";
-const KEY_SELECTOR: &str = "sealedsecrets.bitnami.com/sealed-secrets-key=active";
 
 async fn replica(ctx: &TestContext, name: &str) -> anyhow::Result<Controller> {
     Controller::spawn(ctx, &FAST_LEASE, &[("POD_NAME", name)]).await
@@ -44,7 +43,7 @@ async fn holder(ctx: &TestContext) -> anyhow::Result<(Option<String>, i32)> {
 async fn key_count(ctx: &TestContext) -> anyhow::Result<usize> {
     Ok(ctx
         .api::<Secret>()
-        .list(&ListParams::default().labels(KEY_SELECTOR))
+        .list(&ListParams::default().labels(&key_selector()))
         .await?
         .items
         .len())
@@ -213,7 +212,7 @@ async fn three_replicas_started_at_once_on_an_empty_namespace_create_exactly_one
     }
     let keys = ctx
         .api::<Secret>()
-        .list(&ListParams::default().labels(KEY_SELECTOR))
+        .list(&ListParams::default().labels(&key_selector()))
         .await?;
     if keys.items.len() != 1 {
         bail!(
@@ -280,4 +279,13 @@ async fn scheduled_renewal_survives_a_failover_without_a_double_key() -> anyhow:
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(key_count(&ctx).await?, 3, "exactly one renewal per period");
     Ok(())
+}
+
+/// The key Secrets in use: `KEY_LABEL=active`.
+fn key_selector() -> String {
+    format!(
+        "{}={}",
+        sealed_secrets::names::KEY_LABEL,
+        sealed_secrets::names::KEY_LABEL_ACTIVE
+    )
 }

@@ -12,8 +12,7 @@ use sealed_secrets_test_support::process::run_to_completion;
 use sealed_secrets_test_support::wait::wait_for;
 
 use super::support::*;
-
-const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
+use sealed_secrets::names::KEY_LABEL;
 
 fn key_secret(name: &str, key_pem: &[u8], cert_pem: &[u8]) -> Secret {
     Secret {

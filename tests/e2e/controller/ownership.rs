@@ -10,9 +10,7 @@ use kube::api::{DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
 use sealed_secrets_test_support::TestContext;
 
 use super::support::*;
-
-const MANAGED: &str = "sealedsecrets.bitnami.com/managed";
-const PATCH: &str = "sealedsecrets.bitnami.com/patch";
+use sealed_secrets::names::{MANAGED_ANNOTATION as MANAGED, PATCH_ANNOTATION as PATCH};
 
 /// A pre-existing Secret `s` with data other=x, shared=old, label extra=x and `annotations`.
 async fn pre_existing(

@@ -14,11 +14,11 @@ use sealed_secrets_test_support::wait::wait_for;
 use sealed_secrets_test_support::{TestContext, bitnami};
 
 use super::support::*;
+use sealed_secrets::names::INTEGRITY_ANNOTATION as INTEGRITY;
 
 const RSA_OPS: &str = "sealed_secrets_controller_rsa_decrypt_operations_total";
 const SKIPPED: &str = "sealed_secrets_controller_unseal_skipped_total";
 const REQUESTS: &str = "sealed_secrets_controller_unseal_requests_total";
-const INTEGRITY: &str = INTEGRITY_ANNOTATION;
 
 /// name -> resourceVersion of every Secret in the namespace that the controller wrote.
 async fn written_versions(ctx: &TestContext) -> anyhow::Result<BTreeMap<String, String>> {

@@ -6,9 +6,9 @@ use std::time::Duration;
 use sealed_secrets_test_support::TestContext;
 
 use super::support::*;
-
-const CLUSTER_WIDE: &str = "sealedsecrets.bitnami.com/cluster-wide";
-const NAMESPACE_WIDE: &str = "sealedsecrets.bitnami.com/namespace-wide";
+use sealed_secrets::names::{
+    CLUSTER_WIDE_ANNOTATION as CLUSTER_WIDE, NAMESPACE_WIDE_ANNOTATION as NAMESPACE_WIDE,
+};
 
 async fn setup(prefix: &str) -> anyhow::Result<Option<(TestContext, Controller, String)>> {
     let Some(ctx) = TestContext::new(prefix).await? else {

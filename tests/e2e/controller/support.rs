@@ -14,6 +14,7 @@ use kube::api::{ListParams, ObjectMeta, PostParams};
 use kube::{Api, Client};
 use sealed_secrets::SealedSecret;
 use sealed_secrets::keys::Certificate;
+pub use sealed_secrets::names::INTEGRITY_ANNOTATION;
 use sealed_secrets_test_support::context::unique_name;
 use sealed_secrets_test_support::process::workspace_binary;
 use sealed_secrets_test_support::wait::wait_for;
@@ -412,9 +413,6 @@ pub async fn assert_no_secret(
 pub fn data(secret: &Secret) -> BTreeMap<String, String> {
     sealed_secrets_test_support::wait::secret_string_data(secret)
 }
-
-/// The annotation the controller adds to every Secret it writes (spec digest and MAC).
-pub const INTEGRITY_ANNOTATION: &str = "sealed-secrets-rs.io/integrity";
 
 /// A Secret's annotations without the controller's integrity annotation (`None` if nothing else is left).
 pub fn user_annotations(secret: &Secret) -> Option<BTreeMap<String, String>> {

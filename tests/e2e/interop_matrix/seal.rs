@@ -12,12 +12,11 @@ use super::harness::{
     ControllerUnderTest, Expected, Impl, Scope, apply, bytes, cluster_args, compare,
     fetch_cert_with_both, key_backup, recovery_unseal, strings, wait_secret_exactly, work_dir,
 };
+use sealed_secrets::names::KEY_HINT_ANNOTATION;
 
 /// Not valid UTF-8 (0xc3 0x28), with NUL, 0xff and a newline.
 const BINARY: &[u8] = &[0x00, 0xff, 0xfe, 0x80, 0x0a, 0x7f, 0xc3, 0x28];
 const BINARY_BASE64: &str = "AP/+gAp/wyg=";
-/// Our kubeseal's key-hint annotation (docs/compatibility.md K11); Bitnami's kubeseal does not write it.
-const SEALING_KEY_ANNOTATION: &str = "sealed-secrets-rs.io/sealing-key";
 
 /// The input Secret: a custom type, several labels and annotations (one needing JSON escapes, one
 /// multi-line), `data` with a binary value and `stringData` (overriding one `data` key, an empty value,
@@ -138,7 +137,7 @@ fn shape(doc: &Value) -> Value {
     if let Some(Value::Object(meta)) = doc.pointer_mut("/metadata")
         && let Some(Value::Object(annotations)) = meta.get_mut("annotations")
     {
-        annotations.remove(SEALING_KEY_ANNOTATION);
+        annotations.remove(KEY_HINT_ANNOTATION);
         if annotations.is_empty() {
             meta.remove("annotations");
         }
@@ -481,7 +480,7 @@ fn expected_template(which: Impl, re: Cli, sealed: &Value) -> Value {
             && let Some(Value::Object(meta)) = Some(&mut sent)
             && let Some(Value::Object(annotations)) = meta.get_mut("annotations")
         {
-            annotations.remove(SEALING_KEY_ANNOTATION);
+            annotations.remove(KEY_HINT_ANNOTATION);
             if annotations.is_empty() {
                 meta.remove("annotations");
             }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, ensure};
 use kube::api::PostParams;
 use sealed_secrets::SealedSecret;
-use sealed_secrets::seal::KEY_HINT_ANNOTATION;
+use sealed_secrets::names::KEY_HINT_ANNOTATION;
 use sealed_secrets_test_support::bitnami::{
     BitnamiController, CONTROLLER_PORT_NAME, CONTROLLER_SERVICE,
 };

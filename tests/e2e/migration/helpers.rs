@@ -20,10 +20,7 @@ use tokio::io::AsyncWriteExt as _;
 use super::support::{
     INTEGRITY_ANNOTATION, create, data, user_annotations, wait_sealed, wait_secret,
 };
-
-/// The label both controllers find their key Secrets by (any value counts here, so a key that one of them
-/// wrote with another value would still be seen).
-pub const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
+pub use sealed_secrets::names::KEY_LABEL;
 
 /// Which kubeseal seals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context as _, ensure};
 use kube::api::{Patch, PatchParams};
 use sealed_secrets::SealedSecret;
-use sealed_secrets::seal::KEY_HINT_ANNOTATION;
+use sealed_secrets::names::KEY_HINT_ANNOTATION;
 use sealed_secrets_test_support::bitnami::{
     BitnamiController, CONTROLLER_PORT_NAME, CONTROLLER_SERVICE,
 };

@@ -29,11 +29,9 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sealed_secrets::keys::PublicKey;
+use sealed_secrets::SealedSecret;
 use sealed_secrets::manifest::parse_sealed_secrets;
-use sealed_secrets::scope::Scope;
-use sealed_secrets::seal::{KEY_HINT_ANNOTATION, STRIPPED_ANNOTATIONS, SealError, seal_value};
-use sealed_secrets::{SealedSecret, SealedSecretSpec};
+use sealed_secrets::seal::reseal;
 
 use super::client::TrustedProxies;
 use super::ratelimit::RateLimiter;
@@ -279,9 +277,8 @@ async fn rotate_one(state: &ApiState, client: &str, sealed: SealedSecret) -> Res
         }
     };
     let public = latest.key.public_key().clone();
-    let fingerprint = latest.fingerprint.to_string();
     let resealed = tokio::task::spawn_blocking(move || {
-        reseal(&sealed, unsealed.secret(), &public, &fingerprint)
+        reseal(&mut rand::rngs::OsRng, &sealed, unsealed.secret(), &public)
     })
     .await;
     match resealed {
@@ -297,50 +294,6 @@ async fn rotate_one(state: &ApiState, client: &str, sealed: SealedSecret) -> Res
         Ok(Err(error)) => text(StatusCode::BAD_REQUEST, format!("{name}: {error}\n")),
         Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n"),
     }
-}
-
-/// Re-encrypts every item of `unsealed` for the scope of `sealed`'s top-level annotations, with
-/// `key`; everything else of `sealed` is kept, minus server-side fields and last-applied
-/// annotations, plus the new key hint.
-pub fn reseal(
-    sealed: &SealedSecret,
-    unsealed: &k8s_openapi::api::core::v1::Secret,
-    key: &PublicKey,
-    fingerprint: &str,
-) -> Result<SealedSecret, SealError> {
-    let scope = Scope::from_annotations(sealed.metadata.annotations.as_ref());
-    let (namespace, name) = (sealed.namespace_or_empty(), sealed.name_or_empty());
-    let mut rng = rand::rngs::OsRng;
-    let mut encrypted_data = std::collections::BTreeMap::new();
-    for (item, value) in unsealed.data.iter().flatten() {
-        encrypted_data.insert(
-            item.clone(),
-            seal_value(&mut rng, key, &value.0, scope, namespace, name)?,
-        );
-    }
-    let mut annotations = sealed.metadata.annotations.clone().unwrap_or_default();
-    for stripped in STRIPPED_ANNOTATIONS {
-        annotations.remove(stripped);
-    }
-    annotations.insert(KEY_HINT_ANNOTATION.to_owned(), fingerprint.to_owned());
-    let metadata = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
-        name: sealed.metadata.name.clone(),
-        namespace: sealed.metadata.namespace.clone(),
-        labels: sealed.metadata.labels.clone(),
-        annotations: Some(annotations),
-        ..Default::default()
-    };
-    let spec = SealedSecretSpec {
-        template: sealed.spec.template.clone(),
-        data: None,
-        encrypted_data,
-        invalid_items: Vec::new(),
-    };
-    Ok(SealedSecret {
-        metadata,
-        spec,
-        status: None,
-    })
 }
 
 /// Marks the watches as synced (used by the runner).

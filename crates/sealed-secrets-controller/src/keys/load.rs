@@ -16,9 +16,8 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::WatchStreamExt as _;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource as _};
-use sealed_secrets::keys::{
-    self, KeyError, SEALED_SECRETS_KEY_LABEL, SEALED_SECRETS_KEY_LABEL_ACTIVE,
-};
+use sealed_secrets::keys::{self, KeyError};
+use sealed_secrets::names::{KEY_LABEL, KEY_LABEL_ACTIVE};
 
 use super::registry::{KeyEntry, KeyRegistry, Source};
 use crate::config::KeyOrder;
@@ -122,9 +121,7 @@ pub struct KeyWatch {
 impl KeyWatch {
     /// Follows both key watches until the process ends. Watch errors are retried with backoff.
     pub async fn run(self) {
-        let labeled = watcher::Config::default().labels(&format!(
-            "{SEALED_SECRETS_KEY_LABEL}={SEALED_SECRETS_KEY_LABEL_ACTIVE}"
-        ));
+        let labeled = watcher::Config::default().labels(&format!("{KEY_LABEL}={KEY_LABEL_ACTIVE}"));
         let legacy = watcher::Config::default().fields(&format!("metadata.name={}", self.prefix));
         tokio::join!(
             self.follow(Source::Labeled, labeled),

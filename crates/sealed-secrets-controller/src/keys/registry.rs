@@ -6,7 +6,7 @@
 //! see [`crate::config::KeyOrder`]; on a tie the one registered first) seals and serves
 //! `/v1/cert.pem`; every key decrypts. Decryption order ([`KeyRegistry::keys_in_try_order`]) puts
 //! preferred keys first, in the order given: the key whose fingerprint the SealedSecret names
-//! (annotation [`sealed_secrets::seal::KEY_HINT_ANNOTATION`]), then the key that opened the
+//! (annotation [`sealed_secrets::names::KEY_HINT_ANNOTATION`]), then the key that opened the
 //! object's first value last time (recorded in the Secret's integrity annotation); then the
 //! others newest first. Keys shared by several Secrets are tried once.
 

@@ -21,10 +21,8 @@ use std::time::{Duration, SystemTime};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ListParams, PostParams};
 use kube::{Api, Client};
-use sealed_secrets::keys::{
-    self, Certificate, KeyError, PrivateKey, SEALED_SECRETS_KEY_LABEL,
-    SEALED_SECRETS_KEY_LABEL_ACTIVE,
-};
+use sealed_secrets::keys::{self, Certificate, KeyError, PrivateKey};
+use sealed_secrets::names::{KEY_LABEL, KEY_LABEL_ACTIVE};
 use tokio::sync::mpsc;
 
 use super::registry::{KeyEntry, KeyRegistry, Source};
@@ -96,7 +94,7 @@ impl KeyMaker {
         let mut secret = keys::to_key_secret(&key, &cert, &self.namespace, &self.config.prefix);
         let labels = secret.metadata.labels.get_or_insert_with(Default::default);
         for (k, v) in &self.config.secret_labels {
-            if k != SEALED_SECRETS_KEY_LABEL {
+            if k != KEY_LABEL {
                 labels.insert(k.clone(), v.clone());
             }
         }
@@ -159,7 +157,7 @@ impl KeyMaker {
             namespace: self.namespace.clone(),
             source,
         };
-        let selector = format!("{SEALED_SECRETS_KEY_LABEL}={SEALED_SECRETS_KEY_LABEL_ACTIVE}");
+        let selector = format!("{KEY_LABEL}={KEY_LABEL_ACTIVE}");
         let labeled = api
             .list(&ListParams::default().labels(&selector))
             .await

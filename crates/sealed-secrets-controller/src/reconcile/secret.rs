@@ -20,11 +20,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-
-/// Annotation letting the controller take over an existing Secret.
-pub const MANAGED_ANNOTATION: &str = "sealedsecrets.bitnami.com/managed";
-/// Annotation making the controller merge into an existing Secret.
-pub const PATCH_ANNOTATION: &str = "sealedsecrets.bitnami.com/patch";
+use sealed_secrets::names::{MANAGED_ANNOTATION, PATCH_ANNOTATION};
 
 /// What to do with the Secret.
 #[derive(Debug, PartialEq)]

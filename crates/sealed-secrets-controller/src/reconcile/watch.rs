@@ -30,8 +30,8 @@ use kube::{Api, ResourceExt as _};
 use sealed_secrets::SealedSecret;
 
 use super::error::ReconcileError;
-use super::secret::MANAGED_ANNOTATION;
 use super::{Context, WatchScope, condition_labels, error_policy, lock, reconcile};
+use sealed_secrets::names::{KUBECTL_LAST_APPLIED_ANNOTATION, MANAGED_ANNOTATION};
 
 /// What makes a SealedSecret worth reconciling again: its generation (spec), annotations
 /// (scope, key hint) and labels. Status writes change none of these.
@@ -50,8 +50,8 @@ fn owner_of(meta: &PartialObjectMeta<Secret>) -> Option<ObjectRef<SealedSecret>>
     let name = meta.name_any();
     let controlled = meta.owner_references().iter().any(|r| {
         r.controller == Some(true)
-            && r.kind == sealed_secrets::types::KIND
-            && r.api_version == sealed_secrets::types::API_VERSION
+            && r.kind == sealed_secrets::names::KIND
+            && r.api_version == sealed_secrets::names::API_VERSION
             && r.name == name
     });
     let managed = meta
@@ -95,9 +95,6 @@ fn on_deleted(ctx: &Arc<Context>, sealed: &SealedSecret) {
 /// requests (10 instead of 2 for 1,000 objects).
 const LIST_PAGE_SIZE: u32 = 100;
 
-/// Written by client-side `kubectl apply`: the whole applied object again.
-const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
-
 const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Runs the reconcile loop of one scope until `shutdown` is cancelled (in-flight reconciles get
@@ -137,7 +134,7 @@ pub async fn run_scope(
         .modify(|sealed| {
             sealed.managed_fields_mut().clear();
             if let Some(annotations) = sealed.metadata.annotations.as_mut() {
-                annotations.remove(LAST_APPLIED_ANNOTATION);
+                annotations.remove(KUBECTL_LAST_APPLIED_ANNOTATION);
             }
         })
         .reflect(writer)
@@ -308,7 +305,7 @@ mod tests {
         assert_eq!(change_hash(&a), change_hash(&b));
         b.metadata.annotations = Some(
             [(
-                sealed_secrets::scope::CLUSTER_WIDE_ANNOTATION.to_owned(),
+                sealed_secrets::names::CLUSTER_WIDE_ANNOTATION.to_owned(),
                 "true".to_owned(),
             )]
             .into(),

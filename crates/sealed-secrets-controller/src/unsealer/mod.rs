@@ -36,7 +36,7 @@ use std::time::Instant;
 
 use sealed_secrets::SealedSecret;
 use sealed_secrets::keys::{Fingerprint, PrivateKey};
-use sealed_secrets::seal::KEY_HINT_ANNOTATION;
+use sealed_secrets::names::KEY_HINT_ANNOTATION;
 use sealed_secrets::unseal::{
     Budget, Limits, NoTemplates, UnsealError, UnsealOptions, UnsealStats, UnsealedSecret,
     unseal_counted, verify,

@@ -29,11 +29,6 @@ pub use private::PrivateKey;
 pub use public::PublicKey;
 pub use secret::{from_key_secret, to_key_secret};
 
-/// Label marking a Secret as a sealing key (value `active`); the controller lists key Secrets
-/// with the selector `sealedsecrets.bitnami.com/sealed-secrets-key=active`.
-pub const SEALED_SECRETS_KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
-/// Value of [`SEALED_SECRETS_KEY_LABEL`] on keys in use.
-pub const SEALED_SECRETS_KEY_LABEL_ACTIVE: &str = "active";
 /// Smallest accepted RSA modulus, in bits.
 pub const MIN_KEY_BITS: usize = 2048;
 /// Largest accepted RSA modulus, in bits.

@@ -11,16 +11,8 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{
-    Certificate, KeyError, PrivateKey, SEALED_SECRETS_KEY_LABEL, SEALED_SECRETS_KEY_LABEL_ACTIVE,
-};
-
-/// Data key holding the private key PEM.
-pub const TLS_KEY: &str = "tls.key";
-/// Data key holding the certificate PEM.
-pub const TLS_CRT: &str = "tls.crt";
-/// Secret type of key Secrets.
-pub const TLS_SECRET_TYPE: &str = "kubernetes.io/tls";
+use super::{Certificate, KeyError, PrivateKey};
+use crate::names::{KEY_LABEL, KEY_LABEL_ACTIVE, TLS_CRT, TLS_KEY, TLS_SECRET_TYPE};
 
 /// Parses a key Secret's `tls.key` (first PKCS#1 or PKCS#8 RSA key) and `tls.crt` (every
 /// certificate; upstream uses the first). Neither the Secret type nor the match between the
@@ -76,8 +68,8 @@ pub fn to_key_secret(
             generate_name: Some(prefix.to_owned()),
             namespace: Some(namespace.to_owned()),
             labels: Some(BTreeMap::from([(
-                SEALED_SECRETS_KEY_LABEL.to_owned(),
-                SEALED_SECRETS_KEY_LABEL_ACTIVE.to_owned(),
+                KEY_LABEL.to_owned(),
+                KEY_LABEL_ACTIVE.to_owned(),
             )])),
             ..ObjectMeta::default()
         },

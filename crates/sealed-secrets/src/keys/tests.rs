@@ -7,6 +7,7 @@ use x509_cert::ext::Extension;
 
 use super::*;
 use crate::crypto::Backend;
+use crate::names::KEY_LABEL;
 
 const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/keys/");
 const CERTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/certs/");
@@ -319,10 +320,7 @@ fn key_secret_round_trip() {
     assert_eq!(secret.metadata.namespace.as_deref(), Some("kube-system"));
     assert_eq!(secret.type_.as_deref(), Some("kubernetes.io/tls"));
     let labels = secret.metadata.labels.as_ref().expect("labels");
-    assert_eq!(
-        labels.get(SEALED_SECRETS_KEY_LABEL).map(String::as_str),
-        Some("active")
-    );
+    assert_eq!(labels.get(KEY_LABEL).map(String::as_str), Some("active"));
     let data = secret.data.as_ref().expect("data");
     assert!(
         data["tls.key"]

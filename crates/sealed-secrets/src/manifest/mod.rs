@@ -37,10 +37,8 @@ pub use object::{Document, Object, Untyped};
 pub use stream::{Format, detect_format};
 
 use crate::keys::{KeyError, PrivateKey};
+use crate::names::TLS_KEY;
 use crate::types::SealedSecret;
-
-/// The `data` item of a key Secret that holds the PEM private key.
-pub const TLS_KEY: &str = "tls.key";
 
 /// Every non-empty document of `bytes`, Lists expanded, typed. Documents without `apiVersion`
 /// and `kind` are read as `untyped` says.

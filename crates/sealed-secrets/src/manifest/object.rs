@@ -13,7 +13,8 @@ use serde_json::{Map, Value};
 
 use super::error::{ManifestError, Position};
 use super::stream::RawDocument;
-use crate::types::{API_VERSION as SEALED_API_VERSION, KIND as SEALED_KIND, SealedSecret};
+use crate::names::{API_VERSION as SEALED_API_VERSION, KIND as SEALED_KIND};
+use crate::types::SealedSecret;
 
 /// How to read a document that has neither `apiVersion` nor `kind` (upstream accepts them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
