@@ -454,39 +454,16 @@ fn parse_timeout(value: &str) -> Result<Option<Duration>> {
     if value.is_empty() || value == "0" {
         return Ok(None);
     }
-    let invalid = || {
-        message_with_hint(
-            format!("invalid --request-timeout {value:?}"),
-            "use a duration like 10s, 1m or 1m30s (0 for none)",
-        )
-    };
     if let Ok(secs) = value.parse::<u64>() {
         return Ok((secs > 0).then(|| Duration::from_secs(secs)));
     }
-    let mut total = Duration::ZERO;
-    let mut rest = value;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(invalid)?;
-        let number: f64 = rest[..digits].parse().map_err(|_| invalid())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(invalid()),
-        };
-        rest = &rest[unit_len..];
-        total += Duration::from_secs_f64(number * scale);
+    match sealed_secrets::go_syntax::parse_duration(value) {
+        Ok(d) => Ok((!d.is_zero()).then_some(d)),
+        Err(_) => Err(message_with_hint(
+            format!("invalid --request-timeout {value:?}"),
+            "use a duration like 10s, 1m or 1m30s (0 for none)",
+        )),
     }
-    Ok((!total.is_zero()).then_some(total))
 }
 
 #[cfg(test)]

@@ -13,10 +13,10 @@
 
 use std::ffi::OsString;
 
-use clap::builder::BoolishValueParser;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser};
 use sealed_secrets::Scope;
+use sealed_secrets::go_syntax::parse_bool;
 
 /// Seal Kubernetes Secrets into SealedSecrets that are safe to store in Git.
 ///
@@ -89,19 +89,19 @@ pub struct Flags {
     /// Print the sealing certificate (to keep it for --cert) and exit
     #[arg(long, env = "SEALED_SECRETS_FETCH_CERT", value_name = "BOOL", num_args = 0..=1, require_equals = true,
           default_value = "false", default_missing_value = "true", hide_default_value = true,
-          value_parser = BoolishValueParser::new(), hide_possible_values = true)]
+          value_parser = parse_bool, hide_possible_values = true)]
     pub fetch_cert: bool,
 
     /// Seal a Secret even if it has no data or stringData
     #[arg(long, env = "SEALED_SECRETS_ALLOW_EMPTY_DATA", value_name = "BOOL", num_args = 0..=1, require_equals = true,
           default_value = "false", default_missing_value = "true", hide_default_value = true,
-          value_parser = BoolishValueParser::new(), hide_possible_values = true)]
+          value_parser = parse_bool, hide_possible_values = true)]
     pub allow_empty_data: bool,
 
     /// Check with the controller that the input SealedSecrets can be unsealed (cluster mode)
     #[arg(long, env = "SEALED_SECRETS_VALIDATE", value_name = "BOOL", num_args = 0..=1, require_equals = true,
           default_value = "false", default_missing_value = "true", hide_default_value = true,
-          value_parser = BoolishValueParser::new(), hide_possible_values = true)]
+          value_parser = parse_bool, hide_possible_values = true)]
     pub validate: bool,
 
     /// Seal the input Secret's items into this existing SealedSecret file, in place, keeping its name, namespace, scope and format
@@ -117,7 +117,7 @@ pub struct Flags {
     /// Seal one value (from --from-file or stdin) and print its ciphertext instead of a SealedSecret
     #[arg(long, env = "SEALED_SECRETS_RAW", value_name = "BOOL", num_args = 0..=1, require_equals = true,
           default_value = "false", default_missing_value = "true", hide_default_value = true,
-          value_parser = BoolishValueParser::new(), hide_possible_values = true)]
+          value_parser = parse_bool, hide_possible_values = true)]
     pub raw: bool,
 
     /// Secret name: required with --raw and strict scope; otherwise renames the input Secret
@@ -140,18 +140,18 @@ pub struct Flags {
     /// Re-encrypt the input SealedSecrets with the controller's latest key (cluster mode)
     #[arg(long = "re-encrypt", env = "SEALED_SECRETS_RE_ENCRYPT", value_name = "BOOL", num_args = 0..=1, require_equals = true,
           default_value = "false", default_missing_value = "true", hide_default_value = true,
-          value_parser = BoolishValueParser::new(), hide_possible_values = true)]
+          value_parser = parse_bool, hide_possible_values = true)]
     pub re_encrypt: bool,
 
     /// Deprecated alias of --re-encrypt
     #[arg(long, env = "SEALED_SECRETS_ROTATE", hide = true, num_args = 0..=1, require_equals = true,
-          default_value = "false", default_missing_value = "true", value_parser = BoolishValueParser::new(), hide_possible_values = true)]
+          default_value = "false", default_missing_value = "true", value_parser = parse_bool, hide_possible_values = true)]
     pub rotate: bool,
 
     /// Disaster recovery: decrypt the input SealedSecrets offline with --recovery-private-key and print the Secrets
     #[arg(long, env = "SEALED_SECRETS_RECOVERY_UNSEAL", value_name = "BOOL", num_args = 0..=1, require_equals = true,
           default_value = "false", default_missing_value = "true", hide_default_value = true,
-          value_parser = BoolishValueParser::new(), hide_possible_values = true)]
+          value_parser = parse_bool, hide_possible_values = true)]
     pub recovery_unseal: bool,
 
     /// Private key files for --recovery-unseal (comma list or repeated): PEM keys, or backups of the controller's key Secrets (YAML/JSON, Lists)
@@ -161,7 +161,7 @@ pub struct Flags {
     /// Print the version and exit
     #[arg(long, env = "SEALED_SECRETS_VERSION", value_name = "BOOL", num_args = 0..=1, require_equals = true,
           default_value = "false", default_missing_value = "true", hide_default_value = true,
-          value_parser = BoolishValueParser::new(), hide_possible_values = true)]
+          value_parser = parse_bool, hide_possible_values = true)]
     pub version: bool,
 
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) and exit
@@ -241,7 +241,7 @@ pub struct ConnectionFlags {
     /// Do not check the API server's certificate
     #[arg(long, env = "SEALED_SECRETS_INSECURE_SKIP_TLS_VERIFY", value_name = "BOOL", num_args = 0..=1,
           require_equals = true, default_value = "false", default_missing_value = "true", hide_default_value = true,
-          value_parser = BoolishValueParser::new(), hide_possible_values = true)]
+          value_parser = parse_bool, hide_possible_values = true)]
     pub insecure_skip_tls_verify: bool,
     /// Proxy URL for the API server
     #[arg(long, env = "SEALED_SECRETS_PROXY_URL")]
@@ -249,7 +249,7 @@ pub struct ConnectionFlags {
     /// Do not ask the API server for compressed responses
     #[arg(long, env = "SEALED_SECRETS_DISABLE_COMPRESSION", value_name = "BOOL", num_args = 0..=1,
           require_equals = true, default_value = "false", default_missing_value = "true", hide_default_value = true,
-          value_parser = BoolishValueParser::new(), hide_possible_values = true)]
+          value_parser = parse_bool, hide_possible_values = true)]
     pub disable_compression: bool,
     /// Kubeconfig cluster to use
     #[arg(long, env = "SEALED_SECRETS_CLUSTER")]

@@ -12,103 +12,12 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::flags::Flags;
-
-/// Which timestamp decides which key is the latest (`--key-order-priority`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum KeyOrder {
-    /// The certificate's NotBefore (upstream's default).
-    #[default]
-    CertNotBefore,
-    /// The key Secret's creationTimestamp.
-    SecretCreationTimestamp,
-}
-
-/// Log output format (`--log-format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    /// `time=… level=… msg=…` lines.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
-/// Everything about keys: generation, storage and renewal.
-#[derive(Debug, Clone)]
-pub struct KeyConfig {
-    /// generateName of new key Secrets and name of the legacy key Secret.
-    pub prefix: String,
-    /// RSA bits of new keys.
-    pub size: usize,
-    /// Validity of new certificates.
-    pub ttl: Duration,
-    /// Common Name of new certificates (empty: empty subject).
-    pub common_name: String,
-    /// Automatic renewal period; `None` disables renewal.
-    pub renew_period: Option<Duration>,
-    /// How the latest key is chosen.
-    pub order: KeyOrder,
-    /// Generate a key at startup if the latest one is older than this.
-    pub cutoff: Option<Timestamp>,
-    /// Extra labels of new key Secrets.
-    pub secret_labels: BTreeMap<String, String>,
-    /// Extra annotations of new key Secrets.
-    pub secret_annotations: BTreeMap<String, String>,
-}
-
-/// Which SealedSecrets are reconciled, and how.
-#[derive(Debug, Clone)]
-pub struct ReconcileConfig {
-    /// Watch every namespace (false: only the controller's namespace plus `additional_namespaces`).
-    pub all_namespaces: bool,
-    /// Further namespaces to watch besides the controller's own (deduplicated, in flag order).
-    pub additional_namespaces: Vec<String>,
-    /// Label selector for SealedSecrets.
-    pub label_selector: Option<String>,
-    /// Accept the deprecated `spec.data` format.
-    pub accept_deprecated_v1_data: bool,
-    /// Delete the same-named Secret when a SealedSecret is deleted.
-    pub old_gc_behavior: bool,
-    /// Write the status subresource.
-    pub update_status: bool,
-    /// Do not watch Secrets (no restoring of deleted or edited Secrets).
-    pub skip_recreate: bool,
-    /// Failures in a row retried with short backoff before the slow retries start.
-    pub max_unseal_retries: u32,
-    /// How often each Secret is checked by decryption even when its integrity annotation
-    /// verifies; `None` never.
-    pub reverify_period: Option<Duration>,
-}
-
-/// The two HTTP servers.
-#[derive(Debug, Clone)]
-pub struct HttpConfig {
-    /// Address of the API server (`host:port`, `:port` meaning every interface).
-    pub listen_addr: String,
-    /// Address of the metrics server.
-    pub metrics_addr: String,
-    /// Time limit to read a request.
-    pub read_timeout: Duration,
-    /// Time limit to answer a request.
-    pub write_timeout: Duration,
-    /// Sustained requests per second per client on /v1/verify and /v1/rotate.
-    pub rate_limit: NonZeroU32,
-    /// Extra requests allowed at once.
-    pub rate_limit_burst: u32,
-    /// Peers whose `X-Forwarded-For` is believed (`--trusted-proxies`).
-    pub trusted_proxies: std::sync::Arc<crate::http::client::TrustedProxies>,
-}
-
-/// Logging.
-#[derive(Debug, Clone)]
-pub struct LogConfig {
-    /// Lowest level logged.
-    pub level: tracing::Level,
-    /// Output format.
-    pub format: LogFormat,
-    /// INFO and below to stdout, WARN and above to stderr.
-    pub info_to_stdout: bool,
-}
+use crate::flags::{Flags, LeaderFlags};
+use crate::http::HttpConfig;
+use crate::keys::{KeyConfig, KeyOrder};
+use crate::leader::ElectionConfig;
+use crate::logging::{LogConfig, LogFormat};
+use crate::reconcile::ReconcileConfig;
 
 /// The Kubernetes client.
 #[derive(Debug, Clone)]
@@ -131,7 +40,7 @@ pub struct Config {
     /// Kubernetes client.
     pub client: ClientConfig,
     /// Leader election; `None` with `--leader-elect=false` (always the leader).
-    pub leader: Option<crate::leader::ElectionConfig>,
+    pub leader: Option<ElectionConfig>,
     /// Warnings about accepted-but-ignored or deprecated flags, logged once logging is up.
     pub notices: Vec<String>,
 }
@@ -317,7 +226,7 @@ impl Config {
             client: ClientConfig {
                 kubeconfig: flags.kubeconfig.clone(),
             },
-            leader: flags.leader.validate()?,
+            leader: election(&flags.leader)?,
             notices,
         })
     }
@@ -427,6 +336,75 @@ fn parse_log_level(value: &str) -> Result<tracing::Level, ConfigError> {
             "use DEBUG, INFO, WARN or ERROR",
         )),
     }
+}
+
+/// `None` with `--leader-elect=false`. The timing must satisfy
+/// `lease duration > renew deadline + retry period`, so a leader that cannot renew steps down
+/// before any follower can take over (see `leader::lease`).
+fn election(flags: &LeaderFlags) -> Result<Option<ElectionConfig>, ConfigError> {
+    if !flags.leader_elect {
+        return Ok(None);
+    }
+    const HINT: &str = "keep --leader-elect-lease-duration > --leader-elect-renew-deadline + \
+                        --leader-elect-retry-period, e.g. 15s, 10s and 2s (the defaults)";
+    let positive = [
+        (
+            "--leader-elect-lease-duration",
+            flags.leader_elect_lease_duration,
+        ),
+        (
+            "--leader-elect-renew-deadline",
+            flags.leader_elect_renew_deadline,
+        ),
+        (
+            "--leader-elect-retry-period",
+            flags.leader_elect_retry_period,
+        ),
+    ];
+    for (flag, value) in positive {
+        if value < Duration::from_millis(100) {
+            return Err(ConfigError {
+                flag,
+                value: format!("{value:?}"),
+                problem: "must be at least 100ms".into(),
+                hint: HINT,
+            });
+        }
+    }
+    if flags.leader_elect_lease_duration
+        <= flags.leader_elect_renew_deadline + flags.leader_elect_retry_period
+    {
+        return Err(ConfigError {
+            flag: "--leader-elect-lease-duration",
+            value: format!("{:?}", flags.leader_elect_lease_duration),
+            problem: format!(
+                "must be longer than --leader-elect-renew-deadline ({:?}) plus \
+                 --leader-elect-retry-period ({:?})",
+                flags.leader_elect_renew_deadline, flags.leader_elect_retry_period
+            ),
+            hint: HINT,
+        });
+    }
+    let name = flags.leader_elect_lease_name.trim();
+    if name.is_empty()
+        || name.len() > 253
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+    {
+        return Err(ConfigError {
+            flag: "--leader-elect-lease-name",
+            value: flags.leader_elect_lease_name.clone(),
+            problem: "not a valid object name".into(),
+            hint: "use lower-case letters, digits, '-' and '.' (default: sealed-secrets-controller)",
+        });
+    }
+    Ok(Some(ElectionConfig {
+        lease_name: name.to_owned(),
+        lease_duration: flags.leader_elect_lease_duration,
+        renew_deadline: flags.leader_elect_renew_deadline,
+        retry_period: flags.leader_elect_retry_period,
+    }))
 }
 
 #[cfg(test)]
@@ -539,5 +517,51 @@ mod tests {
         assert_eq!(c.reconcile.additional_namespaces, vec!["a", "b"]);
         assert!(!c.reconcile.all_namespaces);
         assert_eq!(c.notices.len(), 1);
+    }
+
+    #[test]
+    fn election_defaults_are_kubernetes_own() {
+        let election = config(&[]).expect("valid").leader.expect("elects");
+        assert_eq!(election.lease_name, "sealed-secrets-controller");
+        assert_eq!(
+            (
+                election.lease_duration,
+                election.renew_deadline,
+                election.retry_period
+            ),
+            (
+                Duration::from_secs(15),
+                Duration::from_secs(10),
+                Duration::from_secs(2)
+            )
+        );
+        assert!(
+            config(&["--leader-elect=false"])
+                .expect("valid")
+                .leader
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn unsafe_election_timing_is_rejected() {
+        for args in [
+            &["--leader-elect-lease-duration=10s"][..],
+            &["--leader-elect-renew-deadline=14s"],
+            &["--leader-elect-retry-period=0"],
+            &["--leader-elect-lease-name=Not_Valid"],
+        ] {
+            let error = config(args).expect_err("rejected").to_string();
+            assert!(error.contains("\nhint: "), "{args:?}: {error}");
+        }
+        let fast = config(&[
+            "--leader-elect-lease-duration=4s",
+            "--leader-elect-renew-deadline=2s",
+            "--leader-elect-retry-period=500ms",
+        ])
+        .expect("valid")
+        .leader
+        .expect("elects");
+        assert_eq!(fast.retry_period, Duration::from_millis(500));
     }
 }

@@ -8,7 +8,8 @@
 
 use std::time::Duration;
 
-use clap::{ArgAction, Parser};
+use clap::{ArgAction, Args, Parser};
+use sealed_secrets::go_syntax::{parse_bool, parse_duration};
 
 /// Every flag of the controller. Each one can also be set through the environment variable
 /// `SEALED_SECRETS_<NAME>` (upper case, `-` replaced by `_`); the command line wins.
@@ -32,19 +33,19 @@ pub struct Flags {
     pub key_size: usize,
 
     /// Duration that certificate is valid for.
-    #[arg(long, env = "SEALED_SECRETS_KEY_TTL", default_value = "87600h0m0s", value_parser = parse_go_duration)]
+    #[arg(long, env = "SEALED_SECRETS_KEY_TTL", default_value = "87600h0m0s", value_parser = parse_duration)]
     pub key_ttl: Duration,
 
     /// Common Name used in the generated certificate (empty: an empty subject, as upstream).
     #[arg(long, env = "SEALED_SECRETS_MY_CN", default_value = "")]
     pub my_cn: String,
 
-    /// New key generation period (automatic rotation disabled if 0).
-    #[arg(long, env = "SEALED_SECRETS_KEY_RENEW_PERIOD", value_parser = parse_go_duration)]
+    /// New key generation period (automatic rotation disabled if 0) [default: 720h0m0s]
+    #[arg(long, env = "SEALED_SECRETS_KEY_RENEW_PERIOD", value_parser = parse_duration)]
     pub key_renew_period: Option<Duration>,
 
-    /// Deprecated alias of --key-renew-period.
-    #[arg(long, env = "SEALED_SECRETS_ROTATE_PERIOD", value_parser = parse_go_duration, hide_short_help = true)]
+    /// Deprecated alias of --key-renew-period [default: 720h0m0s]
+    #[arg(long, env = "SEALED_SECRETS_ROTATE_PERIOD", value_parser = parse_duration, hide_short_help = true)]
     pub rotate_period: Option<Duration>,
 
     /// Which timestamp orders the keys: CertNotBefore or SecretCreationTimestamp.
@@ -62,13 +63,13 @@ pub struct Flags {
 
     /// Accept the deprecated v1 `spec.data` format.
     #[arg(long, env = "SEALED_SECRETS_ACCEPT_DEPRECATED_V1_DATA", default_value = "true",
-          value_parser = parse_go_bool, num_args = 0..=1, require_equals = true,
+          value_parser = parse_bool, num_args = 0..=1, require_equals = true,
           default_missing_value = "true", action = ArgAction::Set)]
     pub accept_deprecated_v1_data: bool,
 
     /// Scan all namespaces or only the current namespace.
     #[arg(long, env = "SEALED_SECRETS_ALL_NAMESPACES", default_value = "true",
-          value_parser = parse_go_bool, num_args = 0..=1, require_equals = true,
+          value_parser = parse_bool, num_args = 0..=1, require_equals = true,
           default_missing_value = "true", action = ArgAction::Set)]
     pub all_namespaces: bool,
 
@@ -104,32 +105,32 @@ pub struct Flags {
     /// Delete the same-named Secret when a SealedSecret is deleted (instead of relying on the
     /// owner reference and Kubernetes garbage collection).
     #[arg(long, env = "SEALED_SECRETS_OLD_GC_BEHAVIOR", default_value = "false",
-          value_parser = parse_go_bool, num_args = 0..=1, require_equals = true,
+          value_parser = parse_bool, num_args = 0..=1, require_equals = true,
           default_missing_value = "true", action = ArgAction::Set)]
     pub old_gc_behavior: bool,
 
     /// Write the status subresource of SealedSecrets.
     #[arg(long, env = "SEALED_SECRETS_UPDATE_STATUS", default_value = "true",
-          value_parser = parse_go_bool, num_args = 0..=1, require_equals = true,
+          value_parser = parse_bool, num_args = 0..=1, require_equals = true,
           default_missing_value = "true", action = ArgAction::Set)]
     pub update_status: bool,
 
     /// Accepted for compatibility: key Secrets are always watched (added, changed and removed
     /// keys take effect without a restart).
     #[arg(long, env = "SEALED_SECRETS_WATCH_FOR_SECRETS", default_value = "false",
-          value_parser = parse_go_bool, num_args = 0..=1, require_equals = true,
+          value_parser = parse_bool, num_args = 0..=1, require_equals = true,
           default_missing_value = "true", action = ArgAction::Set)]
     pub watch_for_secrets: bool,
 
     /// Do not watch Secrets (deleted or edited Secrets are then not restored).
     #[arg(long, env = "SEALED_SECRETS_SKIP_RECREATE", default_value = "false",
-          value_parser = parse_go_bool, num_args = 0..=1, require_equals = true,
+          value_parser = parse_bool, num_args = 0..=1, require_equals = true,
           default_missing_value = "true", action = ArgAction::Set)]
     pub skip_recreate: bool,
 
     /// Log INFO and below to stdout and WARN and above to stderr (false: everything to stderr).
     #[arg(long, env = "SEALED_SECRETS_LOG_INFO_STDOUT", default_value = "true",
-          value_parser = parse_go_bool, num_args = 0..=1, require_equals = true,
+          value_parser = parse_bool, num_args = 0..=1, require_equals = true,
           default_missing_value = "true", action = ArgAction::Set)]
     pub log_info_stdout: bool,
 
@@ -149,7 +150,7 @@ pub struct Flags {
 
     /// How often every Secret is checked by decrypting its SealedSecret again, even when its
     /// integrity annotation says it is up to date (0 never does).
-    #[arg(long, env = "SEALED_SECRETS_REVERIFY_PERIOD", default_value = "24h0m0s", value_parser = parse_go_duration)]
+    #[arg(long, env = "SEALED_SECRETS_REVERIFY_PERIOD", default_value = "24h0m0s", value_parser = parse_duration)]
     pub reverify_period: Duration,
 
     /// Peers whose X-Forwarded-For is believed for rate limiting (the API server, whose service
@@ -185,16 +186,16 @@ pub struct Flags {
     pub listen_metrics_addr: String,
 
     /// Time limit for reading a request of both HTTP servers.
-    #[arg(long, env = "SEALED_SECRETS_READ_TIMEOUT", default_value = "2m0s", value_parser = parse_go_duration)]
+    #[arg(long, env = "SEALED_SECRETS_READ_TIMEOUT", default_value = "2m0s", value_parser = parse_duration)]
     pub read_timeout: Duration,
 
     /// Time limit for answering a request of both HTTP servers.
-    #[arg(long, env = "SEALED_SECRETS_WRITE_TIMEOUT", default_value = "2m0s", value_parser = parse_go_duration)]
+    #[arg(long, env = "SEALED_SECRETS_WRITE_TIMEOUT", default_value = "2m0s", value_parser = parse_duration)]
     pub write_timeout: Duration,
 
     /// Leader election (several replicas).
     #[command(flatten)]
-    pub leader: crate::leader::LeaderFlags,
+    pub leader: LeaderFlags,
 
     /// Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then the in-cluster service account).
     #[arg(long, env = "SEALED_SECRETS_KUBECONFIG")]
@@ -205,55 +206,38 @@ pub struct Flags {
     pub version: bool,
 }
 
-/// Parses a boolean the way Go's `strconv.ParseBool` does: 1 t T TRUE true True, 0 f F FALSE
-/// false False.
-pub fn parse_go_bool(value: &str) -> Result<bool, String> {
-    match value {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
-        other => Err(format!("{other:?} is not a boolean (use true or false)")),
-    }
-}
+/// Leader election flags (flattened into [`Flags`]).
+#[derive(Debug, Clone, Args)]
+pub struct LeaderFlags {
+    /// Elect a leader through a Lease so several replicas can run; only the leader reconciles
+    /// and generates keys (false: this process always leads; run one replica only).
+    #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT", default_value = "true",
+          value_parser = parse_bool, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = ArgAction::Set)]
+    pub leader_elect: bool,
 
-/// Parses a Go duration (`time.ParseDuration`): a sequence of decimal numbers with units `ns`,
-/// `us`, `µs`, `ms`, `s`, `m`, `h`, e.g. `720h0m0s`, `1.5h`, `90s`; `0` alone is zero. Negative
-/// durations are refused (no flag of the controller means anything by them).
-pub fn parse_go_duration(value: &str) -> Result<Duration, String> {
-    let bad = || format!("{value:?} is not a duration (examples: 720h0m0s, 30m, 90s, 0)");
-    let s = value.strip_prefix('+').unwrap_or(value);
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if s.is_empty() || s.starts_with('-') {
-        return Err(bad());
-    }
-    let mut total = 0f64;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        if number_len == 0 {
-            return Err(bad());
-        }
-        let number: f64 = rest[..number_len].parse().map_err(|_| bad())?;
-        rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let seconds_per_unit = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        total += number * seconds_per_unit;
-        rest = &rest[unit_len..];
-    }
-    Duration::try_from_secs_f64(total).map_err(|_| bad())
+    /// How long followers wait after the leader's last renewal before taking over.
+    #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT_LEASE_DURATION", default_value = "15s",
+          value_parser = parse_duration)]
+    pub leader_elect_lease_duration: Duration,
+
+    /// How long the leader keeps leading without a successful renewal before it steps down.
+    #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT_RENEW_DEADLINE", default_value = "10s",
+          value_parser = parse_duration)]
+    pub leader_elect_renew_deadline: Duration,
+
+    /// Interval between attempts to acquire or renew the Lease.
+    #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT_RETRY_PERIOD", default_value = "2s",
+          value_parser = parse_duration)]
+    pub leader_elect_retry_period: Duration,
+
+    /// Name of the Lease (in the controller namespace).
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_LEADER_ELECT_LEASE_NAME",
+        default_value = "sealed-secrets-controller"
+    )]
+    pub leader_elect_lease_name: String,
 }
 
 #[cfg(test)]
@@ -294,24 +278,6 @@ mod tests {
         assert!(parse(&["--skip-recreate"]).expect("parses").skip_recreate);
         assert!(parse(&["--skip-recreate=T"]).expect("parses").skip_recreate);
         assert!(parse(&["--skip-recreate=yes"]).is_err());
-        for (s, v) in [("1", true), ("True", true), ("0", false), ("F", false)] {
-            assert_eq!(parse_go_bool(s), Ok(v));
-        }
-    }
-
-    #[test]
-    fn go_durations() {
-        assert_eq!(
-            parse_go_duration("720h0m0s"),
-            Ok(Duration::from_secs(720 * 3600))
-        );
-        assert_eq!(parse_go_duration("0"), Ok(Duration::ZERO));
-        assert_eq!(parse_go_duration("1.5h"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_go_duration("100ms"), Ok(Duration::from_millis(100)));
-        assert_eq!(parse_go_duration("1m30s"), Ok(Duration::from_secs(90)));
-        for bad in ["", "10", "h", "-1h", "1d", "1h-2m", "abc"] {
-            assert!(parse_go_duration(bad).is_err(), "{bad} must be rejected");
-        }
     }
 
     #[test]

@@ -6,7 +6,25 @@ use tracing::Level;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::writer::MakeWriterExt as _;
 
-use crate::config::{LogConfig, LogFormat};
+/// Log output format (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `time=… level=… msg=…` lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logging.
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    /// Lowest level logged.
+    pub level: tracing::Level,
+    /// Output format.
+    pub format: LogFormat,
+    /// INFO and below to stdout, WARN and above to stderr.
+    pub info_to_stdout: bool,
+}
 
 /// Installs the global subscriber. Safe to call once; later calls are ignored.
 pub fn init(config: &LogConfig) {

@@ -9,6 +9,7 @@
 //! renders `spec.template.data` with the template engine its caller passes ([`unseal::Templates`]).
 
 pub mod crypto;
+pub mod go_syntax;
 pub mod keys;
 pub mod manifest;
 pub mod names;

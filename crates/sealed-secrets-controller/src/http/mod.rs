@@ -19,6 +19,7 @@ pub mod ratelimit;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,25 @@ use tower_http::timeout::TimeoutLayer;
 use crate::metrics::{HttpDurationLabels, HttpLabels, Metrics};
 
 pub use api::ApiState;
+
+/// The two HTTP servers.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Address of the API server (`host:port`, `:port` meaning every interface).
+    pub listen_addr: String,
+    /// Address of the metrics server.
+    pub metrics_addr: String,
+    /// Time limit to read a request.
+    pub read_timeout: Duration,
+    /// Time limit to answer a request.
+    pub write_timeout: Duration,
+    /// Sustained requests per second per client on /v1/verify and /v1/rotate.
+    pub rate_limit: NonZeroU32,
+    /// Extra requests allowed at once.
+    pub rate_limit_burst: u32,
+    /// Peers whose `X-Forwarded-For` is believed (`--trusted-proxies`).
+    pub trusted_proxies: std::sync::Arc<crate::http::client::TrustedProxies>,
+}
 
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]

@@ -19,8 +19,8 @@ use kube::{Api, Client, Resource as _};
 use sealed_secrets::keys::{self, KeyError};
 use sealed_secrets::names::{KEY_LABEL, KEY_LABEL_ACTIVE};
 
+use super::KeyOrder;
 use super::registry::{KeyEntry, KeyRegistry, Source};
-use crate::config::KeyOrder;
 use crate::metrics::{KeyErrorLabels, Metrics};
 use crate::reconcile::events::{ERR_KEY_INVALID, Events};
 

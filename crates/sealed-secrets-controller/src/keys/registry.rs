@@ -3,7 +3,7 @@
 //!
 //! Keys are registered under the name of the Secret that holds them, so a key Secret that is
 //! deleted, relabelled or replaced takes effect at once. The *latest* key (greatest ordering time,
-//! see [`crate::config::KeyOrder`]; on a tie the one registered first) seals and serves
+//! see [`super::KeyOrder`]; on a tie the one registered first) seals and serves
 //! `/v1/cert.pem`; every key decrypts. Decryption order ([`KeyRegistry::keys_in_try_order`]) puts
 //! preferred keys first, in the order given: the key whose fingerprint the SealedSecret names
 //! (annotation [`sealed_secrets::names::KEY_HINT_ANNOTATION`]), then the key that opened the

@@ -25,8 +25,8 @@ use sealed_secrets::keys::{self, Certificate, KeyError, PrivateKey};
 use sealed_secrets::names::{KEY_LABEL, KEY_LABEL_ACTIVE};
 use tokio::sync::mpsc;
 
+use super::KeyConfig;
 use super::registry::{KeyEntry, KeyRegistry, Source};
-use crate::config::KeyConfig;
 
 /// Why a key could not be generated or stored.
 #[derive(Debug, thiserror::Error)]

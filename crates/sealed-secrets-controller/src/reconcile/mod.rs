@@ -54,12 +54,35 @@ use self::events::{Events, UNSEALED, UNSEALED_MESSAGE};
 use self::index::{SecretIndex, Writes};
 use self::secret::Plan;
 use self::status::{Outcome, SYNCED};
-use crate::config::ReconcileConfig;
 use crate::integrity::{self, Integrity, Verdict};
 use crate::metrics::{ConditionLabels, Metrics};
 use crate::unsealer::{UnsealFailure, Unsealer};
 
 pub use self::watch::run_scope;
+
+/// Which SealedSecrets are reconciled, and how.
+#[derive(Debug, Clone)]
+pub struct ReconcileConfig {
+    /// Watch every namespace (false: only the controller's namespace plus `additional_namespaces`).
+    pub all_namespaces: bool,
+    /// Further namespaces to watch besides the controller's own (deduplicated, in flag order).
+    pub additional_namespaces: Vec<String>,
+    /// Label selector for SealedSecrets.
+    pub label_selector: Option<String>,
+    /// Accept the deprecated `spec.data` format.
+    pub accept_deprecated_v1_data: bool,
+    /// Delete the same-named Secret when a SealedSecret is deleted.
+    pub old_gc_behavior: bool,
+    /// Write the status subresource.
+    pub update_status: bool,
+    /// Do not watch Secrets (no restoring of deleted or edited Secrets).
+    pub skip_recreate: bool,
+    /// Failures in a row retried with short backoff before the slow retries start.
+    pub max_unseal_retries: u32,
+    /// How often each Secret is checked by decryption even when its integrity annotation
+    /// verifies; `None` never.
+    pub reverify_period: Option<Duration>,
+}
 
 /// First retry delay after a failure.
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
