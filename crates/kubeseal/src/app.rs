@@ -7,7 +7,7 @@ use clap::CommandFactory;
 
 use crate::flags::Flags;
 use crate::mode::{Mode, Run};
-use crate::{merge, output, raw, recovery, remote, seal};
+use crate::{controller_modes, merge, output, raw, recovery, seal};
 
 /// The version printed by `--version`: `KUBESEAL_VERSION` at build time, else the crate's.
 pub const VERSION: &str = match option_env!("KUBESEAL_VERSION") {
@@ -36,8 +36,8 @@ pub fn run(flags: Flags) -> Result<()> {
             write_stdout(&out)
         }
         Mode::RecoveryUnseal { keys } => recovery::run(&run, keys),
-        Mode::Validate => remote::validate(&run),
-        Mode::ReEncrypt => remote::re_encrypt(&run),
+        Mode::Validate => controller_modes::validate(&run),
+        Mode::ReEncrypt => controller_modes::re_encrypt(&run),
         Mode::FetchCert => {
             let pem = run.cert.fetch()?;
             output::write(&run.output, &pem)

@@ -6,12 +6,12 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use sealed_secrets::keys::{Certificate, PublicKey};
 
-use crate::cluster::Controller;
+use crate::controller::Controller;
 use crate::flags::ConnectionFlags;
 use crate::report::{HintExt, message_with_hint};
 
@@ -186,41 +186,13 @@ fn fetch_http(url: &str) -> Result<Vec<u8>> {
 
 /// A date as Go's `"January 2, 2006"` layout writes it, in UTC.
 pub fn go_long_date(t: SystemTime) -> String {
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    let days = match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => (d.as_secs() / 86_400) as i64,
-        Err(e) => -(e.duration().as_secs().div_ceil(86_400) as i64),
-    };
-    let (year, month, day) = civil_from_days(days);
-    format!("{} {day}, {year}", MONTHS[(month - 1) as usize])
-}
-
-/// Proleptic Gregorian (year, month 1..=12, day 1..=31) of a day count since 1970-01-01
-/// (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    match jiff::Timestamp::try_from(t) {
+        Ok(ts) => ts
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .strftime("%B %-d, %Y")
+            .to_string(),
+        Err(_) => "an unrepresentable date".to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -299,6 +271,7 @@ mod tests {
 
     #[test]
     fn go_dates() {
+        use std::time::UNIX_EPOCH;
         let at = |secs: u64| go_long_date(UNIX_EPOCH + Duration::from_secs(secs));
         assert_eq!(at(0), "January 1, 1970");
         assert_eq!(at(1_136_214_245), "January 2, 2006");

@@ -9,7 +9,8 @@
 
 mod app;
 mod cert;
-mod cluster;
+mod controller;
+mod controller_modes;
 mod flags;
 mod input;
 mod merge;
@@ -19,7 +20,6 @@ mod namespace;
 mod output;
 mod raw;
 mod recovery;
-mod remote;
 mod report;
 mod seal;
 

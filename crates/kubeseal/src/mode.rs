@@ -11,7 +11,7 @@ use anyhow::{Result, bail};
 use sealed_secrets::Scope;
 
 use crate::cert::CertSource;
-use crate::cluster::Controller;
+use crate::controller::Controller;
 use crate::flags::Flags;
 use crate::input::Source;
 use crate::namespace::NamespaceResolver;

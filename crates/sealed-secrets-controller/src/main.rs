@@ -5,6 +5,8 @@
 //! misuse, 1 for runtime errors.
 
 mod config;
+mod error_text;
+mod events;
 mod flags;
 mod http;
 mod integrity;

@@ -23,13 +23,13 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ClientConfig, Config};
+use crate::events::Events;
 use crate::http::{self, ApiState, ratelimit::RateLimiter};
 use crate::keys::KeyRegistry;
-use crate::keys::load::KeyWatch;
-use crate::keys::renew::KeyMaker;
+use crate::keys::maker::KeyMaker;
+use crate::keys::watch::KeyWatch;
 use crate::leader::{self, Leadership};
 use crate::metrics::Metrics;
-use crate::reconcile::events::Events;
 use crate::reconcile::{self, Context, WatchScope};
 use crate::unsealer::Unsealer;
 
@@ -41,8 +41,6 @@ const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How often `--trusted-proxies=auto` reads the API server's addresses again.
 const DISCOVERY_PERIOD: std::time::Duration = std::time::Duration::from_secs(60);
-
-const SERVICE_ACCOUNT_NAMESPACE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
 /// Runs the controller until SIGTERM/SIGINT.
 pub async fn run(config: Config) -> anyhow::Result<()> {
@@ -253,7 +251,7 @@ impl LeaderWork {
         let synced = self.watches_synced.clone();
         tokio::spawn(async move {
             if join_all(ready).await.iter().all(Result::is_ok) {
-                http::api::set_synced(&synced);
+                synced.store(true, std::sync::atomic::Ordering::Release);
                 tracing::info!("watches synced; ready");
             }
         });
@@ -342,22 +340,13 @@ async fn client(config: &ClientConfig) -> anyhow::Result<Client> {
     Client::try_from(kube_config).context("cannot create the Kubernetes client")
 }
 
-/// The controller namespace: `POD_NAMESPACE`, the service account's namespace file, else the
-/// client's default namespace.
+/// The controller namespace: `POD_NAMESPACE`, else the client's default namespace: in a Pod,
+/// the service account's (kube reads its namespace file), else the kubeconfig context's.
 fn my_namespace(client: &Client) -> String {
-    if let Some(ns) = std::env::var("POD_NAMESPACE")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-    {
-        return ns.trim().to_owned();
+    match std::env::var("POD_NAMESPACE") {
+        Ok(ns) if !ns.trim().is_empty() => ns.trim().to_owned(),
+        _ => client.default_namespace().to_owned(),
     }
-    if let Some(ns) = std::fs::read_to_string(SERVICE_ACCOUNT_NAMESPACE)
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-    {
-        return ns.trim().to_owned();
-    }
-    client.default_namespace().to_owned()
 }
 
 fn spawn_signal_handlers(shutdown: CancellationToken) -> anyhow::Result<()> {

@@ -178,7 +178,7 @@ fn parse_body(body: &[u8]) -> Result<Vec<SealedSecret>, Box<Response>> {
         Ok(docs) => Ok(docs.into_iter().map(|(_, sealed)| sealed).collect()),
         Err(error) => Err(Box::new(text(
             StatusCode::BAD_REQUEST,
-            format!("{}\n", crate::keys::load::error_chain(&error)),
+            format!("{}\n", crate::error_text::error_chain(&error)),
         ))),
     }
 }
@@ -294,9 +294,4 @@ async fn rotate_one(state: &ApiState, client: &str, sealed: SealedSecret) -> Res
         Ok(Err(error)) => text(StatusCode::BAD_REQUEST, format!("{name}: {error}\n")),
         Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n"),
     }
-}
-
-/// Marks the watches as synced (used by the runner).
-pub fn set_synced(flag: &AtomicBool) {
-    flag.store(true, Ordering::Release);
 }

@@ -1,9 +1,9 @@
 //! Sealing keys: the registry every component reads, loading and following key Secrets, and
 //! generating and renewing keys (reference §3).
 
-pub mod load;
+pub mod maker;
 pub mod registry;
-pub mod renew;
+pub mod watch;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 
 use sealed_secrets::unseal::UnsealError;
 
-use super::events::{ERR_UNSEAL_FAILED, ERR_UPDATE_FAILED};
+use crate::events::{ERR_UNSEAL_FAILED, ERR_UPDATE_FAILED};
 
 /// A failed reconcile of one SealedSecret. Messages never hold secret values.
 #[derive(Debug, thiserror::Error)]

@@ -30,7 +30,7 @@
 //! future resolves, so the caller can stop it when leadership is lost.
 
 pub mod error;
-pub mod events;
+
 pub mod index;
 pub mod secret;
 pub mod status;
@@ -50,10 +50,10 @@ use kube::{Api, Client, Resource as _, ResourceExt as _};
 use sealed_secrets::SealedSecret;
 
 use self::error::ReconcileError;
-use self::events::{Events, UNSEALED, UNSEALED_MESSAGE};
 use self::index::{SecretIndex, Writes};
 use self::secret::Plan;
 use self::status::{Outcome, SYNCED};
+use crate::events::{Events, UNSEALED, UNSEALED_MESSAGE};
 use crate::integrity::{self, Integrity, Verdict};
 use crate::metrics::{ConditionLabels, Metrics};
 use crate::unsealer::{UnsealFailure, Unsealer};

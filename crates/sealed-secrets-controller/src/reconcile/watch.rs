@@ -338,7 +338,7 @@ mod tests {
             client.clone(),
             unsealer,
             metrics,
-            crate::reconcile::events::Events::new(client, None),
+            crate::events::Events::new(client, None),
             config.reconcile,
             leading,
         ));

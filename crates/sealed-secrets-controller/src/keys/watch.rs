@@ -21,8 +21,8 @@ use sealed_secrets::names::{KEY_LABEL, KEY_LABEL_ACTIVE};
 
 use super::KeyOrder;
 use super::registry::{KeyEntry, KeyRegistry, Source};
+use crate::events::{ERR_KEY_INVALID, Events};
 use crate::metrics::{KeyErrorLabels, Metrics};
-use crate::reconcile::events::{ERR_KEY_INVALID, Events};
 
 /// Why a key Secret was skipped.
 #[derive(Debug, thiserror::Error)]
@@ -195,7 +195,7 @@ impl KeyWatch {
                 let version = secret.metadata.resource_version.clone().unwrap_or_default();
                 if reported.get(&name) != Some(&version) {
                     reported.insert(name.clone(), version);
-                    let message = error_chain(&error);
+                    let message = crate::error_text::error_chain(&error);
                     tracing::error!(secretname = %name, error = %message, "skipping malformed key secret");
                     self.metrics
                         .key_secret_errors
@@ -211,16 +211,4 @@ impl KeyWatch {
             }
         }
     }
-}
-
-/// `error: cause: cause` on one line.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
 }

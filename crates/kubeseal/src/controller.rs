@@ -1,4 +1,5 @@
-//! The cluster modes' connection to the controller, through the API server's service proxy
+//! The connection to the controller, through the API server's service proxy: `--fetch-cert`,
+//! sealing without `--cert`, and the requests of [`crate::controller_modes`]
 //! (reference §6.4, §8.3, §8.10, §8.11).
 //!
 //! The client is configured as kubectl users expect: `--kubeconfig`, else the files of

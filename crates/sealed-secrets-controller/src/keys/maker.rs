@@ -169,7 +169,7 @@ impl KeyMaker {
             .map(|s| (Source::Labeled, s))
             .chain(legacy.map(|s| (Source::Legacy, s)));
         for (source, mut secret) in found {
-            if let Ok(entry) = super::load::parse_key_secret(&mut secret, self.config.order) {
+            if let Ok(entry) = super::watch::parse_key_secret(&mut secret, self.config.order) {
                 self.registry.upsert(source, entry);
             }
             sealed_secrets::unseal::zeroize_data(&mut secret);
@@ -219,7 +219,7 @@ impl KeyMaker {
                     // A new leader's cache may lag behind a key its predecessor just made:
                     // check with the API server before renewing on schedule.
                     if let Err(error) = self.load_from_api().await {
-                        tracing::warn!(error = %crate::keys::load::error_chain(&error),
+                        tracing::warn!(error = %crate::error_text::error_chain(&error),
                             "cannot list key secrets before renewing; renewing anyway");
                     }
                     // A key made elsewhere (by the previous leader) since the schedule was set
@@ -266,7 +266,7 @@ impl KeyMaker {
             }
             Err(error) => {
                 tracing::error!(
-                    error = %crate::keys::load::error_chain(&error),
+                    error = %crate::error_text::error_chain(&error),
                     trigger = why,
                     "Failed to generate new key"
                 );
