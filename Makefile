@@ -5,7 +5,7 @@ CARGO ?= cargo
 CACHE_DIR ?= $(HOME)/.cache/sealed-secrets-rs
 export SSRS_CACHE_DIR := $(CACHE_DIR)
 
-.PHONY: all build test test-unit test-backends test-python test-e2e bench demo cluster-up cluster-down manifests check-manifests fuzz fmt lint audit template-oracle
+.PHONY: all build test test-unit test-backends test-python test-e2e bench demo cluster-up cluster-down manifests check-manifests fuzz fmt lint audit template-oracle check-structure
 
 all: build
 
@@ -14,7 +14,7 @@ build:
 
 ## ---- tests -------------------------------------------------------------------------------------
 # make test = unit tests (both crypto backends) + CLI tests + end-to-end tests on a real control plane.
-test: check-manifests test-unit test-backends test-python test-e2e
+test: check-manifests check-structure test-unit test-backends test-python test-e2e
 
 test-unit:
 	$(CARGO) test --workspace --exclude sealed-secrets-e2e
@@ -84,6 +84,10 @@ bench:
 	CARGO=$(CARGO) scripts/bench.sh
 	CARGO=$(CARGO) scripts/bench-kubeseal-bitnami.sh
 	CARGO=$(CARGO) scripts/bench-controller.sh
+
+## ---- structure: no module cycle inside any crate ------------------------------------------------
+check-structure:
+	@python3 scripts/check-module-cycles.py
 
 ## ---- generated manifests ---------------------------------------------------------------------
 # controller-manifests/crd.yaml is generated from the Rust type (crates/sealed-secrets/src/types.rs).

@@ -8,7 +8,8 @@
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
-use sealed_secrets::crypto::{Backend, hybrid_decrypt_with};
+use sealed_secrets::crypto::Backend;
+use sealed_secrets::hybrid::hybrid_decrypt_with;
 use sealed_secrets::keys::PrivateKey;
 
 static KEY: LazyLock<PrivateKey> = LazyLock::new(|| {

@@ -87,3 +87,14 @@ pub enum TemplateError {
         max: usize,
     },
 }
+
+/// Why a function or evaluation step failed. Messages never contain runtime values.
+#[derive(Debug)]
+pub(crate) enum Fail {
+    /// An evaluation error (Go's `s.errorf`).
+    Exec(String),
+    /// An error returned by a function (shown as `error calling NAME: ...`).
+    Func(String),
+    /// A resource limit was hit: which one, and its value.
+    Limit(&'static str, usize),
+}

@@ -10,7 +10,8 @@ use zeroize::Zeroizing;
 use super::error::TemplateError;
 use super::fmt::{Buf, write_v};
 use super::funcs::{Ctx, Fail, FuncDef, Imp, MAX_DEPTH, MAX_OUTPUT, MAX_VALUE_BYTES, P};
-use super::parse::{Arg, Branch, Cmd, Node, Num, Pipe, Span, Tree, line_col};
+use super::literal::Num;
+use super::parse::{Arg, Branch, Cmd, Node, Pipe, Span, Tree, line_col};
 use super::value::{Elem, Value};
 
 /// What a list of nodes asks of the enclosing `range`.

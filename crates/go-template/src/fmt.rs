@@ -5,7 +5,8 @@
 //! Formatting writes into a size-limited buffer, so a value built to be huge (a list that contains
 //! itself many times over) stops with a limit error instead of exhausting memory.
 
-use super::funcs::{Fail, MAX_DEPTH, MAX_VALUE_BYTES};
+use super::error::Fail;
+use super::limits::{MAX_DEPTH, MAX_VALUE_BYTES};
 use super::value::Value;
 
 use super::strconv::quote_rune;
@@ -246,7 +247,7 @@ fn write_verb(out: &mut Buf, v: &Value, spec: &Spec, depth: usize) -> Result<(),
         Value::Float(f) => write_float(out, *f, spec, v),
         Value::Str(s) => write_bytes(out, &s.0, spec, v),
         Value::Time(t) => {
-            let s = super::funcs::layout::go_time_string(t);
+            let s = super::gotime::go_time_string(t);
             match spec.verb {
                 'v' | 's' | 'q' | 'x' | 'X' => write_bytes(out, s.as_bytes(), spec, v),
                 _ => bad_verb(out, spec.verb, v),

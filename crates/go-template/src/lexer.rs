@@ -454,7 +454,7 @@ impl Lexer<'_> {
 
 /// Go's `%#U` of a rune.
 fn describe(c: char) -> String {
-    if super::fmt::is_print(c) {
+    if super::strconv::is_print(c) {
         format!("U+{:04X} '{c}'", c as u32)
     } else {
         format!("U+{:04X}", c as u32)

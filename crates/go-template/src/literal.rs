@@ -1,8 +1,6 @@
 //! Go literal syntax: number literals (`0x1F`, `0o17`, `017`, `1_000`, `1.5e3`), character
 //! constants (`'a'`, `'\\n'`) and string literals (`"..."` with Go escapes, `` `raw` ``).
 
-use super::parse::Num;
-
 /// Go's number literal rules: ints (with `0x`/`0o`/`0b`/leading-0 octal and `_`), floats, and
 /// floats with an integral value also usable as ints.
 pub(crate) fn parse_number(text: &str) -> Result<Num, String> {
@@ -173,6 +171,16 @@ pub(crate) fn unquote(q: &str) -> Result<Vec<u8>, String> {
         }
     }
     Ok(out)
+}
+
+/// A number literal, with the interpretations Go's parser allows.
+#[derive(Debug, Clone)]
+pub(crate) struct Num {
+    pub(crate) text: String,
+    pub(crate) int: Option<i64>,
+    pub(crate) float: Option<f64>,
+    /// Written as a float (`.`, exponent): an `interface{}` operand becomes float64.
+    pub(crate) float_syntax: bool,
 }
 
 #[cfg(test)]

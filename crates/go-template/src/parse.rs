@@ -9,7 +9,7 @@ use std::rc::Rc;
 use super::error::TemplateError;
 use super::funcs::{self, FuncDef, Lookup, MAX_DEPTH};
 use super::lexer::{self, Kw, Tok, Token};
-use super::literal::{char_value, parse_number, unquote};
+use super::literal::{Num, char_value, parse_number, unquote};
 
 /// A byte range of the template text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,16 +96,6 @@ impl Arg {
             | Arg::Chain(s, _, _) => *s,
         }
     }
-}
-
-/// A number literal, with the interpretations Go's parser allows.
-#[derive(Debug, Clone)]
-pub(crate) struct Num {
-    pub(crate) text: String,
-    pub(crate) int: Option<i64>,
-    pub(crate) float: Option<f64>,
-    /// Written as a float (`.`, exponent): an `interface{}` operand becomes float64.
-    pub(crate) float_syntax: bool,
 }
 
 /// Parses a template.

@@ -17,7 +17,8 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use rand::rngs::OsRng;
 use sealed_secrets::Scope;
-use sealed_secrets::crypto::{Backend, hybrid_decrypt_with, hybrid_encrypt_with};
+use sealed_secrets::crypto::Backend;
+use sealed_secrets::hybrid::{hybrid_decrypt_with, hybrid_encrypt_with};
 use sealed_secrets::keys::PrivateKey;
 use sealed_secrets::unseal::{UnsealOptions, unseal};
 

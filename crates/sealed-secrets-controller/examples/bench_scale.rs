@@ -235,11 +235,11 @@ async fn main() -> anyhow::Result<()> {
         let (key, _) = &keys[0];
         let mut rng = rand::rngs::OsRng;
         let ciphertext =
-            sealed_secrets::crypto::hybrid_encrypt(&mut rng, key.public_key(), b"value", b"ns/n")?;
+            sealed_secrets::hybrid::hybrid_encrypt(&mut rng, key.public_key(), b"value", b"ns/n")?;
         let rounds = 200;
         let t = Instant::now();
         for _ in 0..rounds {
-            sealed_secrets::crypto::hybrid_decrypt(key, &ciphertext, b"ns/n")?;
+            sealed_secrets::hybrid::hybrid_decrypt(key, &ciphertext, b"ns/n")?;
         }
         t.elapsed().as_secs_f64() * 1000.0 / f64::from(rounds)
     };

@@ -10,6 +10,7 @@
 
 pub mod crypto;
 pub mod go_syntax;
+pub mod hybrid;
 pub mod keys;
 pub mod manifest;
 pub mod names;

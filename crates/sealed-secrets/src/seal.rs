@@ -18,7 +18,7 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use rand_core::CryptoRngCore;
 
-use crate::crypto::{self, CryptoError};
+use crate::crypto::CryptoError;
 use crate::keys::PublicKey;
 use crate::names::{KEY_HINT_ANNOTATION, LAST_APPLIED_ANNOTATIONS};
 use crate::scope::Scope;
@@ -193,7 +193,7 @@ fn encrypt<R: CryptoRngCore + ?Sized>(
     plaintext: &[u8],
     label: &[u8],
 ) -> Result<String, SealError> {
-    crypto::hybrid_encrypt(rng, key, plaintext, label)
+    crate::hybrid::hybrid_encrypt(rng, key, plaintext, label)
         .map(|ciphertext| BASE64.encode(ciphertext))
         .map_err(|source| SealError::Encrypt {
             key: item.to_owned(),

@@ -52,7 +52,6 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::crypto;
 use crate::keys::{Fingerprint, PrivateKey};
 use crate::names::{API_VERSION, KIND, SKIP_SET_OWNER_REFERENCES_ANNOTATION};
 use crate::scope::Scope;
@@ -722,7 +721,7 @@ impl<'k, 's> Rsa<'k, 's> {
             }
             let key = self.keys[index];
             self.stats.rsa_operations += 1;
-            if let Ok(plaintext) = crypto::hybrid_decrypt(key, ciphertext, label) {
+            if let Ok(plaintext) = crate::hybrid::hybrid_decrypt(key, ciphertext, label) {
                 if self.stats.opened_with.is_none() {
                     self.stats.opened_with = Some(key.fingerprint());
                 }

@@ -16,7 +16,8 @@ use std::time::{Duration, SystemTime};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use rand::rngs::OsRng;
-use sealed_secrets::crypto::{Backend, hybrid_decrypt_with, hybrid_encrypt_with};
+use sealed_secrets::crypto::Backend;
+use sealed_secrets::hybrid::{hybrid_decrypt_with, hybrid_encrypt_with};
 use sealed_secrets::keys::{Certificate, PrivateKey};
 
 /// Strict, namespace-wide and cluster-wide labels.

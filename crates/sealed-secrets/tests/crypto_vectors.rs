@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use sealed_secrets::crypto::{Backend, hybrid_decrypt_with};
+use sealed_secrets::crypto::Backend;
+use sealed_secrets::hybrid::hybrid_decrypt_with;
 use sealed_secrets::keys::{Certificate, PrivateKey};
 
 fn vectors_dir() -> PathBuf {

@@ -508,7 +508,7 @@ fn legacy_v1_data() {
     }))
     .expect("json");
     let ciphertext =
-        sealed_secrets::crypto::hybrid_encrypt(&mut rng(), k.public_key(), &inner, b"ns/s")
+        sealed_secrets::hybrid::hybrid_encrypt(&mut rng(), k.public_key(), &inner, b"ns/s")
             .expect("encrypts");
     use base64::Engine as _;
     let mut sealed = SealedSecret::new("s", Default::default());
@@ -801,7 +801,7 @@ fn verify_renders_no_template() {
 fn legacy_blob_that_is_not_a_secret_says_nothing_about_its_content() {
     let k = key("test-only-rsa2048.pem");
     let inner = format!("{{\"kind\": \"Secret\", \"data\": {PLANTED}}}");
-    let ciphertext = sealed_secrets::crypto::hybrid_encrypt(
+    let ciphertext = sealed_secrets::hybrid::hybrid_encrypt(
         &mut rng(),
         k.public_key(),
         inner.as_bytes(),

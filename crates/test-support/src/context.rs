@@ -1,8 +1,7 @@
 //! One test's view of the control plane: its own namespace, an admin client, and shortcuts to the helpers.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
@@ -12,6 +11,7 @@ use kube::{Api, Client, Config};
 
 use crate::cluster::{self, ClusterInfo};
 use crate::kubectl::Kubectl;
+pub use crate::unique::unique_name;
 use crate::wait;
 
 /// A test's namespace and admin client on the run's control plane.
@@ -99,25 +99,4 @@ pub async fn client_from_kubeconfig(
         config.default_namespace = ns.to_owned();
     }
     Client::try_from(config).context("building a Kubernetes client")
-}
-
-/// `<prefix>-<6 hex chars>`, unique within and across test processes, truncated to a valid DNS label.
-pub fn unique_name(prefix: &str) -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let mix = nanos
-        ^ std::process::id().rotate_left(16)
-        ^ COUNTER
-            .fetch_add(1, Ordering::Relaxed)
-            .wrapping_mul(0x9E37_79B9);
-    let mut p: String = prefix
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    p.truncate(63 - 7);
-    format!("{}-{:06x}", p.trim_end_matches('-'), mix & 0xff_ffff)
 }

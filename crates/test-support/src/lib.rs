@@ -33,6 +33,7 @@ pub mod kubectl;
 pub mod manifests;
 pub mod process;
 pub mod proxy;
+pub mod unique;
 pub mod wait;
 
 pub use cluster::ClusterInfo;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 
 use crate::cluster::ClusterInfo;
-use crate::context::unique_name;
+use crate::unique::unique_name;
 use crate::wait;
 
 /// Lines of each log printed when a process handle is dropped.

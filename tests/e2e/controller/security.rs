@@ -192,7 +192,7 @@ async fn proxy_request(
 fn legacy_sealed(cert: &Certificate, ns: &str, name: &str) -> anyhow::Result<SealedSecret> {
     let blob = format!("{{\"kind\": \"Secret\", \"data\": {PLANTED}}}");
     let label = format!("{ns}/{name}");
-    let ciphertext = sealed_secrets::crypto::hybrid_encrypt(
+    let ciphertext = sealed_secrets::hybrid::hybrid_encrypt(
         &mut rand::rngs::OsRng,
         &cert.public_key()?,
         blob.as_bytes(),

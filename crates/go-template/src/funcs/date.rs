@@ -10,18 +10,14 @@ use std::rc::Rc;
 use jiff::tz::{TimeZone, TimeZoneDatabase};
 use jiff::{Timestamp, Zoned};
 
-use super::layout::{go_format, go_parse};
 use super::{Ctx, Fail, arg, ferr, sarg};
+use crate::gotime::local;
+use crate::gotime::{go_format, go_parse};
 use crate::value::Value;
 
 type R = Result<Value, Fail>;
 
 const NANOS_PER_SEC: i128 = 1_000_000_000;
-
-/// The zone Go calls `Local`.
-pub(crate) fn local() -> TimeZone {
-    TimeZone::UTC
-}
 
 /// Go's `time.LoadLocation`: "" and "UTC" are UTC, "Local" is local, others from the bundled
 /// IANA database.

@@ -78,7 +78,7 @@ impl Enc {
             Value::Float(f) => self.push(go_json_float(*f)?.as_bytes()),
             Value::Str(s) => self.string(&s.0),
             Value::Time(t) => {
-                let s = super::layout::rfc3339_nano(t);
+                let s = crate::gotime::rfc3339_nano(t);
                 self.string(s.as_bytes())
             }
             Value::List(l) => {

@@ -14,6 +14,8 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::value::{Elem, ListVal, MapVal, Value};
+pub(crate) use crate::error::Fail;
+pub(crate) use crate::limits::*;
 
 mod builtin;
 pub(crate) mod date;
@@ -21,7 +23,6 @@ mod defaults;
 mod dicts;
 mod encoding;
 mod json;
-pub(crate) mod layout;
 mod lists;
 mod math;
 mod paths;
@@ -29,34 +30,8 @@ mod random;
 mod regex;
 mod strings;
 
-/// Largest rendered output of one template (the Kubernetes Secret size limit).
-pub(crate) const MAX_OUTPUT: usize = 1 << 20;
-/// Largest string value a function may build.
-pub(crate) const MAX_VALUE_BYTES: usize = 1 << 20;
-/// Largest list a function may build (`until`, `splitList`, ...).
-pub(crate) const MAX_LIST_LEN: usize = 100_000;
-/// Nesting limit for parsing, template calls and values.
-pub(crate) const MAX_DEPTH: usize = 64;
-/// Budget cost of one bcrypt hash (cost 10), so a loop cannot burn minutes of CPU.
-pub(crate) const BCRYPT_COST: usize = 500_000;
-/// Bytes a function reads or writes per evaluation step charged for it: a call on a 1 MiB string
-/// costs 16 384 steps, so work on large values is bounded by the step budget too.
-pub(crate) const BYTES_PER_STEP: usize = 64;
-/// Budget cost of one map entry created by `set`, `dict`, `merge`, ... (its share of memory).
-pub(crate) const MAP_ENTRY_BYTES: usize = 96;
 /// How often (in steps) the clock is read for the time limit.
 const CLOCK_EVERY_STEPS: usize = 1 << 12;
-
-/// Why a function or evaluation step failed. Messages never contain runtime values.
-#[derive(Debug)]
-pub(crate) enum Fail {
-    /// An evaluation error (Go's `s.errorf`).
-    Exec(String),
-    /// An error returned by a function (shown as `error calling NAME: ...`).
-    Func(String),
-    /// A resource limit was hit: which one, and its value.
-    Limit(&'static str, usize),
-}
 
 /// Shorthand for a function error.
 pub(crate) fn ferr<T>(msg: impl Into<String>) -> Result<T, Fail> {

@@ -13,8 +13,8 @@ use aws_lc_rs::rsa::{
 use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use zeroize::Zeroizing;
 
+use super::KeyMaterialError;
 use super::{CryptoError, NONCE_LEN, SESSION_KEY_LEN, TAG_LEN};
-use crate::keys::KeyError;
 
 const NAME: &str = "aws-lc";
 
@@ -25,12 +25,12 @@ pub(crate) struct PublicHandle(OaepPublicEncryptingKey);
 pub(crate) struct PrivateHandle(OaepPrivateDecryptingKey);
 
 /// Loads an RSA public key from its X.509 SubjectPublicKeyInfo DER.
-pub(crate) fn load_public(spki_der: &[u8]) -> Result<PublicHandle, KeyError> {
-    let key = PublicEncryptingKey::from_der(spki_der).map_err(|e| KeyError::BackendRejected {
+pub(crate) fn load_public(spki_der: &[u8]) -> Result<PublicHandle, KeyMaterialError> {
+    let key = PublicEncryptingKey::from_der(spki_der).map_err(|e| KeyMaterialError::Rejected {
         backend: NAME,
         reason: e.to_string(),
     })?;
-    let key = OaepPublicEncryptingKey::new(key).map_err(|_| KeyError::BackendRejected {
+    let key = OaepPublicEncryptingKey::new(key).map_err(|_| KeyMaterialError::Rejected {
         backend: NAME,
         reason: "cannot use the key for rsa-oaep".to_owned(),
     })?;
@@ -38,13 +38,13 @@ pub(crate) fn load_public(spki_der: &[u8]) -> Result<PublicHandle, KeyError> {
 }
 
 /// Loads an RSA private key from its PKCS#8 DER.
-pub(crate) fn load_private(pkcs8_der: &[u8]) -> Result<PrivateHandle, KeyError> {
+pub(crate) fn load_private(pkcs8_der: &[u8]) -> Result<PrivateHandle, KeyMaterialError> {
     let key =
-        PrivateDecryptingKey::from_pkcs8(pkcs8_der).map_err(|e| KeyError::BackendRejected {
+        PrivateDecryptingKey::from_pkcs8(pkcs8_der).map_err(|e| KeyMaterialError::Rejected {
             backend: NAME,
             reason: e.to_string(),
         })?;
-    let key = OaepPrivateDecryptingKey::new(key).map_err(|_| KeyError::BackendRejected {
+    let key = OaepPrivateDecryptingKey::new(key).map_err(|_| KeyMaterialError::Rejected {
         backend: NAME,
         reason: "cannot use the key for rsa-oaep".to_owned(),
     })?;
@@ -52,38 +52,38 @@ pub(crate) fn load_private(pkcs8_der: &[u8]) -> Result<PrivateHandle, KeyError> 
 }
 
 /// Generates an RSA key of `bits` (2048, 3072, 4096 or 8192) and returns its PKCS#8 DER.
-pub(crate) fn generate_pkcs8(bits: usize) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+pub(crate) fn generate_pkcs8(bits: usize) -> Result<Zeroizing<Vec<u8>>, KeyMaterialError> {
     let size = match bits {
         2048 => KeySize::Rsa2048,
         3072 => KeySize::Rsa3072,
         4096 => KeySize::Rsa4096,
         8192 => KeySize::Rsa8192,
         _ => {
-            return Err(KeyError::UnsupportedGenerateSize {
+            return Err(KeyMaterialError::UnsupportedGenerateSize {
                 bits,
                 backend: NAME,
                 supported: "2048, 3072, 4096 or 8192",
             });
         }
     };
-    let key =
-        PrivateDecryptingKey::generate(size).map_err(|_| KeyError::Generate { backend: NAME })?;
+    let key = PrivateDecryptingKey::generate(size)
+        .map_err(|_| KeyMaterialError::Generate { backend: NAME })?;
     let der = key
         .as_der()
-        .map_err(|_| KeyError::Generate { backend: NAME })?;
+        .map_err(|_| KeyMaterialError::Generate { backend: NAME })?;
     Ok(Zeroizing::new(der.as_ref().to_vec()))
 }
 
 /// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 8.2) over `msg` with the PKCS#1 DER key.
-pub(crate) fn sign_pkcs1_sha256(pkcs1_der: &[u8], msg: &[u8]) -> Result<Vec<u8>, KeyError> {
-    let key = RsaKeyPair::from_der(pkcs1_der).map_err(|e| KeyError::BackendRejected {
+pub(crate) fn sign_pkcs1_sha256(pkcs1_der: &[u8], msg: &[u8]) -> Result<Vec<u8>, KeyMaterialError> {
+    let key = RsaKeyPair::from_der(pkcs1_der).map_err(|e| KeyMaterialError::Rejected {
         backend: NAME,
         reason: e.to_string(),
     })?;
     let mut sig = vec![0u8; key.public_modulus_len()];
     let rng = aws_lc_rs::rand::SystemRandom::new();
     key.sign(&RSA_PKCS1_SHA256, &rng, msg, &mut sig)
-        .map_err(|_| KeyError::Sign { backend: NAME })?;
+        .map_err(|_| KeyMaterialError::Sign { backend: NAME })?;
     Ok(sig)
 }
 

@@ -9,7 +9,26 @@ use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
 use super::{CryptoError, SESSION_KEY_LEN, TAG_LEN};
-use crate::keys::{PrivateKey, PublicKey};
+
+/// The backend handles of an RSA public key (implemented by [`crate::keys::PublicKey`]).
+pub(crate) trait PublicHandles {
+    /// The key loaded by aws-lc.
+    #[cfg(feature = "aws-lc")]
+    fn aws_lc(&self) -> &super::aws_lc::PublicHandle;
+    /// The key loaded by the RustCrypto crates.
+    #[cfg(feature = "rust-crypto")]
+    fn rust_crypto(&self) -> &super::rust_crypto::PublicHandle;
+}
+
+/// The backend handles of an RSA private key (implemented by [`crate::keys::PrivateKey`]).
+pub(crate) trait PrivateHandles {
+    /// The key loaded by aws-lc.
+    #[cfg(feature = "aws-lc")]
+    fn aws_lc(&self) -> &super::aws_lc::PrivateHandle;
+    /// The key loaded by the RustCrypto crates.
+    #[cfg(feature = "rust-crypto")]
+    fn rust_crypto(&self) -> &super::rust_crypto::PrivateHandle;
+}
 
 /// A crypto library implementing RSA-OAEP, AES-256-GCM, RSA key generation and PKCS#1 v1.5
 /// signing. Only the backends whose cargo feature is enabled exist.
@@ -47,7 +66,7 @@ impl Backend {
     pub(crate) fn oaep_encrypt<R: CryptoRngCore + ?Sized>(
         self,
         rng: &mut R,
-        key: &PublicKey,
+        key: &dyn PublicHandles,
         msg: &[u8],
         label: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
@@ -67,7 +86,7 @@ impl Backend {
     /// RSA-OAEP (SHA-256, MGF1-SHA-256) decryption of `ciphertext` with `key` and `label`.
     pub(crate) fn oaep_decrypt(
         self,
-        key: &PrivateKey,
+        key: &dyn PrivateHandles,
         ciphertext: &[u8],
         label: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {

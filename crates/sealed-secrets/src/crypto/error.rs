@@ -95,3 +95,39 @@ impl CryptoError {
         }
     }
 }
+
+/// Why a backend refused key material (mapped to [`crate::keys::KeyError`] by the key types).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyMaterialError {
+    /// The backend rejected a key (a reason without key material).
+    #[error("the {backend} backend rejected the key: {reason}")]
+    Rejected {
+        /// The backend's name.
+        backend: &'static str,
+        /// Its reason.
+        reason: String,
+    },
+    /// The backend cannot generate a key of this size.
+    #[error("the {backend} backend cannot generate {bits}-bit keys (it generates {supported})")]
+    UnsupportedGenerateSize {
+        /// The requested size in bits.
+        bits: usize,
+        /// The backend's name.
+        backend: &'static str,
+        /// The sizes it can generate.
+        supported: &'static str,
+    },
+    /// Key generation failed.
+    #[error("RSA key generation failed in the {backend} backend")]
+    Generate {
+        /// The backend's name.
+        backend: &'static str,
+    },
+    /// Signing failed.
+    #[error("certificate signing failed in the {backend} backend")]
+    Sign {
+        /// The backend's name.
+        backend: &'static str,
+    },
+}

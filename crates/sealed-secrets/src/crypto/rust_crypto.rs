@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::{CryptoError, NONCE_LEN, SESSION_KEY_LEN, TAG_LEN};
-use crate::keys::{KeyError, MAX_KEY_BITS};
+use super::{KeyMaterialError, MAX_KEY_BITS};
 
 const NAME: &str = "rust-crypto";
 
@@ -24,15 +24,15 @@ pub(crate) struct PublicHandle(RsaPublicKey);
 /// An RSA private key loaded for OAEP decryption and signing.
 pub(crate) struct PrivateHandle(RsaPrivateKey);
 
-fn rejected(e: rsa::Error) -> KeyError {
-    KeyError::BackendRejected {
+fn rejected(e: rsa::Error) -> KeyMaterialError {
+    KeyMaterialError::Rejected {
         backend: NAME,
         reason: e.to_string(),
     }
 }
 
 /// Loads an RSA public key from its big-endian modulus and exponent.
-pub(crate) fn load_public(n: &[u8], e: &[u8]) -> Result<PublicHandle, KeyError> {
+pub(crate) fn load_public(n: &[u8], e: &[u8]) -> Result<PublicHandle, KeyMaterialError> {
     RsaPublicKey::new_with_max_size(
         BigUint::from_bytes_be(n),
         BigUint::from_bytes_be(e),
@@ -43,7 +43,9 @@ pub(crate) fn load_public(n: &[u8], e: &[u8]) -> Result<PublicHandle, KeyError> 
 }
 
 /// Loads (and validates) a two-prime RSA private key from its parsed PKCS#1 structure.
-pub(crate) fn load_private(key: &pkcs1::RsaPrivateKey<'_>) -> Result<PrivateHandle, KeyError> {
+pub(crate) fn load_private(
+    key: &pkcs1::RsaPrivateKey<'_>,
+) -> Result<PrivateHandle, KeyMaterialError> {
     let uint = |u: pkcs1::UintRef<'_>| BigUint::from_bytes_be(u.as_bytes());
     RsaPrivateKey::from_components(
         uint(key.modulus),
@@ -56,24 +58,27 @@ pub(crate) fn load_private(key: &pkcs1::RsaPrivateKey<'_>) -> Result<PrivateHand
 }
 
 /// Generates an RSA key of `bits` with the OS generator and returns its PKCS#1 DER.
-pub(crate) fn generate_pkcs1(bits: usize) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-    let key =
-        RsaPrivateKey::new(&mut OsRng, bits).map_err(|_| KeyError::Generate { backend: NAME })?;
+pub(crate) fn generate_pkcs1(bits: usize) -> Result<Zeroizing<Vec<u8>>, KeyMaterialError> {
+    let key = RsaPrivateKey::new(&mut OsRng, bits)
+        .map_err(|_| KeyMaterialError::Generate { backend: NAME })?;
     let der = key
         .to_pkcs1_der()
-        .map_err(|_| KeyError::Generate { backend: NAME })?;
+        .map_err(|_| KeyMaterialError::Generate { backend: NAME })?;
     Ok(der.to_bytes())
 }
 
 /// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 8.2) over `msg`, blinded.
-pub(crate) fn sign_pkcs1_sha256(key: &PrivateHandle, msg: &[u8]) -> Result<Vec<u8>, KeyError> {
+pub(crate) fn sign_pkcs1_sha256(
+    key: &PrivateHandle,
+    msg: &[u8],
+) -> Result<Vec<u8>, KeyMaterialError> {
     key.0
         .sign_with_rng(
             &mut OsRng,
             Pkcs1v15Sign::new::<Sha256>(),
             &Sha256::digest(msg),
         )
-        .map_err(|_| KeyError::Sign { backend: NAME })
+        .map_err(|_| KeyMaterialError::Sign { backend: NAME })
 }
 
 /// OAEP parameters: SHA-256 for both the label hash and MGF1, with `label`.

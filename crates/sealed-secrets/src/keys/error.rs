@@ -109,3 +109,23 @@ pub enum KeyError {
         source: Box<KeyError>,
     },
 }
+
+impl From<crate::crypto::KeyMaterialError> for KeyError {
+    fn from(error: crate::crypto::KeyMaterialError) -> Self {
+        use crate::crypto::KeyMaterialError as E;
+        match error {
+            E::Rejected { backend, reason } => KeyError::BackendRejected { backend, reason },
+            E::UnsupportedGenerateSize {
+                bits,
+                backend,
+                supported,
+            } => KeyError::UnsupportedGenerateSize {
+                bits,
+                backend,
+                supported,
+            },
+            E::Generate { backend } => KeyError::Generate { backend },
+            E::Sign { backend } => KeyError::Sign { backend },
+        }
+    }
+}

@@ -31,8 +31,7 @@ pub use secret::{from_key_secret, to_key_secret};
 
 /// Smallest accepted RSA modulus, in bits.
 pub const MIN_KEY_BITS: usize = 2048;
-/// Largest accepted RSA modulus, in bits.
-pub const MAX_KEY_BITS: usize = 8192;
+pub use crate::crypto::MAX_KEY_BITS;
 
 /// rsaEncryption (RFC 8017 A.1), the algorithm of RSA keys in SPKI and PKCS#8.
 const RSA_ENCRYPTION: der::asn1::ObjectIdentifier =

@@ -167,23 +167,26 @@ impl PrivateKey {
 
     /// RSASSA-PKCS1-v1_5 with SHA-256 over `msg`, with the default backend.
     pub(crate) fn sign_pkcs1_sha256(&self, msg: &[u8]) -> Result<Vec<u8>, KeyError> {
-        match Backend::default() {
+        let signature = match Backend::default() {
             #[cfg(feature = "aws-lc")]
             Backend::AwsLc => crate::crypto::aws_lc::sign_pkcs1_sha256(&self.0.pkcs1_der, msg),
             #[cfg(feature = "rust-crypto")]
             Backend::RustCrypto => {
                 crate::crypto::rust_crypto::sign_pkcs1_sha256(&self.0.rust_crypto, msg)
             }
-        }
+        };
+        Ok(signature?)
     }
+}
 
+impl crate::crypto::PrivateHandles for PrivateKey {
     #[cfg(feature = "aws-lc")]
-    pub(crate) fn aws_lc(&self) -> &crate::crypto::aws_lc::PrivateHandle {
+    fn aws_lc(&self) -> &crate::crypto::aws_lc::PrivateHandle {
         &self.0.aws_lc
     }
 
     #[cfg(feature = "rust-crypto")]
-    pub(crate) fn rust_crypto(&self) -> &crate::crypto::rust_crypto::PrivateHandle {
+    fn rust_crypto(&self) -> &crate::crypto::rust_crypto::PrivateHandle {
         &self.0.rust_crypto
     }
 }

@@ -141,14 +141,16 @@ impl PublicKey {
     pub fn to_spki_der(&self) -> Vec<u8> {
         spki_der(&self.0.pkcs1_der).expect("a key that encoded as PKCS#1 also encodes as SPKI")
     }
+}
 
+impl crate::crypto::PublicHandles for PublicKey {
     #[cfg(feature = "aws-lc")]
-    pub(crate) fn aws_lc(&self) -> &crate::crypto::aws_lc::PublicHandle {
+    fn aws_lc(&self) -> &crate::crypto::aws_lc::PublicHandle {
         &self.0.aws_lc
     }
 
     #[cfg(feature = "rust-crypto")]
-    pub(crate) fn rust_crypto(&self) -> &crate::crypto::rust_crypto::PublicHandle {
+    fn rust_crypto(&self) -> &crate::crypto::rust_crypto::PublicHandle {
         &self.0.rust_crypto
     }
 }

@@ -362,11 +362,11 @@ fn generate_with_every_backend() {
     for &backend in Backend::ALL {
         let key = PrivateKey::generate_with(backend, 2048).expect("generates");
         assert_eq!(key.public_key().modulus_bits(), 2048);
-        let ct = crate::crypto::hybrid_encrypt(&mut rand::rngs::OsRng, key.public_key(), b"v", b"")
+        let ct = crate::hybrid::hybrid_encrypt(&mut rand::rngs::OsRng, key.public_key(), b"v", b"")
             .expect("encrypt");
         for &dec in Backend::ALL {
             assert_eq!(
-                crate::crypto::hybrid_decrypt_with(dec, &key, &ct, b"")
+                crate::hybrid::hybrid_decrypt_with(dec, &key, &ct, b"")
                     .expect("decrypt")
                     .as_slice(),
                 b"v"

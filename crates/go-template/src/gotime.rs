@@ -5,8 +5,7 @@
 use jiff::Zoned;
 use jiff::tz::{Offset, TimeZone};
 
-use super::Fail;
-use super::date::local;
+use crate::error::Fail;
 
 /// The zone name Go would print: the abbreviation for named zones, "" for fixed offsets.
 fn zone_name(z: &Zoned) -> String {
@@ -460,10 +459,15 @@ fn frac_nanos(digits: &str) -> i64 {
     d.parse().unwrap_or(0)
 }
 
+/// The zone Go calls `Local`: UTC (nothing reads the host's zone).
+pub(crate) fn local() -> TimeZone {
+    TimeZone::UTC
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::date::{load_location, zero_time};
     use super::*;
+    use crate::funcs::date::{load_location, zero_time};
 
     fn at(s: &str) -> Zoned {
         s.parse::<jiff::Timestamp>()
