@@ -1,4 +1,6 @@
-//! CLI behaviour as data: every case in `tests/cmd/` is a command line with its expected
+//! CLI behaviour as data, one directory per command or mode (`seal`, `raw`, `recovery`, `merge`,
+//! `fetch-cert`, `validate`, `re-encrypt`, `cluster`, `cert`, `examples`, `cli`) under `tests/cmd/`,
+//! with the shared inputs in `tests/cmd/fixtures/`: every case is a command line with its expected
 //! stdout, stderr and exit status (`*.toml`), or a sequence of commands sharing a sandbox
 //! directory (`*.trycmd`, used for round trips: seal, then `--recovery-unseal` with the
 //! fixture key gives back the input). Sealed output is random, so it is matched with `[..]`.
@@ -15,6 +17,6 @@ fn cli_tests() {
             std::path::PathBuf::from(env!("CARGO_BIN_EXE_kubeseal")),
         )
         .env("HOME", "/nonexistent-home")
-        .case("tests/cmd/*.toml")
-        .case("tests/cmd/*.trycmd");
+        .case("tests/cmd/*/*.toml")
+        .case("tests/cmd/*/*.trycmd");
 }
