@@ -77,7 +77,7 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-## ---- benchmarks (not tests; issue 2) -------------------------------------------------------
+## ---- benchmarks (not tests) -------------------------------------------------------
 # Library throughput per crypto backend, whole-process kubeseal timings, kubeseal and the controller side by side
 # with Bitnami's v0.36.6; writes target/bench/*.txt (summaries: kubeseal-vs-bitnami.txt, controller-vs-bitnami.txt).
 bench:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench: performance report for issue 2 (not a test: it prints numbers and never fails on them).
+# make bench: performance report (not a test: it prints numbers and never fails on them).
 #
 # For each crypto backend (aws-lc, the default, and rust-crypto):
 #   1. library throughput (crates/kubeseal/benches/crypto.rs): values sealed and unsealed per second,

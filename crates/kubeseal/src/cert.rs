@@ -1,4 +1,4 @@
-//! Where the sealing certificate comes from, and the checks it must pass (reference §8.3, §8.4).
+//! Where the sealing certificate comes from, and the checks it must pass (docs/upstream-behavior.md, "kubeseal").
 //!
 //! A [`CertSource`] is a local file, a URL (`http://`, `https://`, `file://`), or the
 //! controller in the cluster (through the API server's service proxy, [`crate::cluster`]). The

@@ -1,6 +1,6 @@
 //! The connection to the controller, through the API server's service proxy: `--fetch-cert`,
 //! sealing without `--cert`, and the requests of [`crate::controller_modes`]
-//! (reference §6.4, §8.3, §8.10, §8.11).
+//! (docs/upstream-behavior.md, "The controller" and "kubeseal").
 //!
 //! The client is configured as kubectl users expect: `--kubeconfig`, else the files of
 //! `KUBECONFIG`, else `~/.kube/config`, else the in-cluster service account; `--context`,

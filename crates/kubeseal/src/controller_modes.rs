@@ -1,4 +1,4 @@
-//! The modes that ask the controller: `--validate` (reference §8.10) and `--re-encrypt` (§8.11).
+//! The modes that ask the controller: `--validate` and `--re-encrypt` (docs/upstream-behavior.md, "kubeseal").
 //!
 //! Both read every SealedSecret of the input stream first (YAML or JSON, several documents), so
 //! a malformed document fails before any request. `--validate` stops at the first SealedSecret

@@ -1,4 +1,4 @@
-//! The raw command line, flag for flag as upstream kubeseal v0.36 (reference §8.1).
+//! The raw command line, flag for flag as upstream kubeseal v0.36 (docs/upstream-behavior.md, "kubeseal").
 //!
 //! This layer only parses: names, short forms, defaults and `SEALED_SECRETS_*` environment
 //! fallbacks. [`crate::mode`] turns it into a validated [`crate::mode::Mode`]. Boolean flags

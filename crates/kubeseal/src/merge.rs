@@ -1,7 +1,7 @@
 //! `--merge-into FILE`: seal the input Secret's items into an existing SealedSecret file.
 //!
 //! The new items are sealed for the file's SealedSecret: its name, its namespace and (unlike
-//! upstream, reference §11.17) its scope, read from its top-level annotations, so merged items
+//! upstream, docs/upstream-behavior.md "Merging into a file") its scope, read from its top-level annotations, so merged items
 //! always decrypt. `--scope` may repeat that scope but not change it. The file keeps its format
 //! (`.yaml`/`.yml`/`.json`, else its content) unless `-o` is given, missing template maps are
 //! created, and the file is replaced atomically only once everything succeeded.

@@ -1,7 +1,7 @@
 //! From raw flags to one validated [`Mode`] plus the settings every mode shares.
 //!
 //! Upstream picks a mode by checking flags in a fixed order and silently ignores the flags of
-//! the modes it did not pick (reference §8.2). Here two mode flags together are an error that
+//! the modes it did not pick (docs/upstream-behavior.md, "kubeseal"). Here two mode flags together are an error that
 //! names both, and so are flag combinations that used to misbehave (`-w` with `--merge-into`
 //! emptied the `-w` file; `-f` with `--raw` was ignored).
 

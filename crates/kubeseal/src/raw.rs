@@ -1,4 +1,4 @@
-//! `--raw`: seal one value and print its ciphertext (reference §8.7).
+//! `--raw`: seal one value and print its ciphertext (docs/upstream-behavior.md, "kubeseal").
 //!
 //! The value comes from `--from-file` or all of stdin; the output is the standard base64 of
 //! the hybrid ciphertext with no trailing newline, ready to paste into `encryptedData`. The

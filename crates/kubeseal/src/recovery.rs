@@ -1,5 +1,5 @@
 //! `--recovery-unseal`: decrypt SealedSecrets offline with the controller's private keys, for
-//! disaster recovery (reference §8.12).
+//! disaster recovery (docs/upstream-behavior.md, "kubeseal").
 //!
 //! Keys come from every `--recovery-private-key` file: a PEM private key, or a backup of the
 //! controller's key Secrets (YAML, JSON, `List`s, several documents), deduplicated by

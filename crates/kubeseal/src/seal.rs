@@ -1,4 +1,4 @@
-//! The default mode: Secrets in, SealedSecrets out (reference §8.5).
+//! The default mode: Secrets in, SealedSecrets out (docs/upstream-behavior.md, "kubeseal").
 //!
 //! Every Secret of the input is prepared (name, scope, namespace, server fields) and sealed
 //! before a single byte is written, so a bad document anywhere means no output at all. The

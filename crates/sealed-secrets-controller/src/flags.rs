@@ -1,4 +1,4 @@
-//! The command line, exactly as upstream's `controller` binary spells it (reference §5.1).
+//! The command line, exactly as upstream's `controller` binary spells it (docs/upstream-behavior.md, "The controller").
 //!
 //! This is the first of two parsing steps: [`Flags`] stays as close to the command line as
 //! possible (every upstream flag name, default and `SEALED_SECRETS_<FLAG>` environment variable,

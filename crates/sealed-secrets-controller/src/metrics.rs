@@ -1,4 +1,4 @@
-//! Prometheus metrics on `--listen-metrics-addr` (reference §7).
+//! Prometheus metrics on `--listen-metrics-addr` (docs/upstream-behavior.md, "The controller").
 //!
 //! Upstream's names, types and labels are kept so existing dashboards and alerts work:
 //! `sealed_secrets_controller_{build_info, unseal_requests_total, unseal_errors_total,

@@ -1,4 +1,4 @@
-//! seal() and unseal() against upstream's rules (reference §4.3, §8.6 and the §10.1 checklist).
+//! seal() and unseal() against upstream's rules (docs/upstream-behavior.md: "Scopes", "Unsealing").
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,4 +1,4 @@
-//! The HTTP API and metrics of a running controller, and its command line (reference §5.1, §6, §7).
+//! The HTTP API and metrics of a running controller, and its command line (docs/upstream-behavior.md, "The controller").
 
 use sealed_secrets::SealedSecret;
 use sealed_secrets_test_support::TestContext;

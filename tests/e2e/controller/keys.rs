@@ -1,5 +1,5 @@
 //! Keys at runtime: a bring-your-own key added while running is used without a restart, a malformed key
-//! Secret is skipped and reported, SIGUSR1 generates a new key (reference §3).
+//! Secret is skipped and reported, SIGUSR1 generates a new key (docs/upstream-behavior.md, "Keys").
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! End-to-end tests of our controller (`sealed-secrets-controller`), each against its own process running
 //! under the controller's ServiceAccount token, bound only by `controller-manifests/rbac.yaml`.
 //!
-//! Every upstream integration check of the controller (reference §10.2) is a test here, plus the fixes and
+//! Every upstream integration check of the controller is a test here, plus the fixes and
 //! additions: scope-annotation changes re-reconcile, hand-edited Secrets are restored, keys added at runtime
 //! are used without a restart, a malformed key Secret is skipped, SIGUSR1 renews, and the status satisfies
 //! Argo CD's and kstatus' health rules. The "controller at scale" tests: leader election and failover between

@@ -1,5 +1,5 @@
 //! Ownership rules: pre-existing Secrets with `managed`/`patch`, restoring deleted or hand-edited Secrets, and
-//! leaving other people's Secrets alone (reference §5.5, §10.2).
+//! leaving other people's Secrets alone (docs/upstream-behavior.md, "The controller").
 
 use std::time::Duration;
 

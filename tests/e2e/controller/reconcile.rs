@@ -1,5 +1,5 @@
 //! Reconciling: create, update, item renames, types, immutability, wrong keys, scope-annotation changes, and
-//! the status as Argo CD and kstatus read it (reference §10.2 "controller").
+//! the status as Argo CD and kstatus read it.
 
 use std::time::Duration;
 

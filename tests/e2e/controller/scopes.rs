@@ -1,5 +1,5 @@
 //! Scopes on the cluster: a strict SealedSecret renamed or moved fails; namespace-wide may be renamed but not
-//! moved; cluster-wide may be both (reference §10.2). The controller watches the test namespace and a second one.
+//! moved; cluster-wide may be both (docs/upstream-behavior.md, "Scopes"). The controller watches the test namespace and a second one.
 
 use std::time::Duration;
 

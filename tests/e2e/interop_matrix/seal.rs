@@ -399,8 +399,8 @@ async fn matrix(which: Impl) -> anyhow::Result<()> {
         ("malformed YAML", "kind: SealedSecret\nmetadata: [\n", false),
         ("empty input", "", false),
     ] {
-        // Ours reports a document it cannot read as upstream reports one it cannot decode (reference
-        // §8.10, §8.11); Bitnami's reports the controller's refusal.
+        // Ours reports a document it cannot read as upstream reports one it cannot decode
+        // (docs/upstream-behavior.md, "kubeseal"); Bitnami's reports the controller's refusal.
         for (op, prefix, upstream_prefix) in [
             (
                 "--validate",
@@ -468,7 +468,7 @@ async fn matrix(which: Impl) -> anyhow::Result<()> {
 /// The `spec.template` that `--re-encrypt` by `re` through controller `which` returns for `sealed`.
 ///
 /// Ours keeps the template as it is. Bitnami's `/v1/rotate` copies the top-level metadata of the request
-/// over the template's whenever the two differ (reference §6.1, "Re-encryption" step 1), so template-only
+/// over the template's whenever the two differ (docs/compatibility.md, K38), so template-only
 /// labels and annotations are lost: upstream behaviour, documented in docs/controller.md (difference 6).
 /// Our kubeseal leaves its key hint (docs/compatibility.md K11) out of the request; Bitnami's kubeseal
 /// sends the input as it is, so the hint of a SealedSecret made by our kubeseal lands in the template.

@@ -303,7 +303,7 @@ async fn in_cluster_configuration_and_namespace() -> anyhow::Result<()> {
     let ctl = controller(&ctx).await?;
     let ns = ctx.namespace.as_str();
     let sealer = ServiceAccountIdentity::create(ctx.cluster, &ctx.client, ns, "sealer").await?;
-    // What users need (reference §6.4): `get` on the Service, `get`/`create` on services/proxy.
+    // What users need (docs/upstream-behavior.md, "The controller"): `get` on the Service, `get`/`create` on services/proxy.
     let role = format!(
         "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: sealer\n  namespace: {ns}\n\
          rules:\n- apiGroups: [\"\"]\n  resources: [services]\n  verbs: [get]\n\

@@ -1,4 +1,5 @@
-//! The handlers of the main HTTP server (reference §6.1, with design §2's fixes).
+//! The handlers of the main HTTP server (docs/upstream-behavior.md, "The controller"; our
+//! differences are in docs/controller.md and docs/security.md).
 //!
 //! - `GET /healthz`: liveness, always `ok`.
 //! - `GET /readyz`: 200 once keys are loaded and, on the leader, the reconcile watches have

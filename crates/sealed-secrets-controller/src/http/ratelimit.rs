@@ -1,4 +1,4 @@
-//! Per-client rate limiting of `/v1/verify` and `/v1/rotate` (reference §6.2).
+//! Per-client rate limiting of `/v1/verify` and `/v1/rotate` (docs/upstream-behavior.md, "The controller").
 //!
 //! The algorithm is GCRA (the generic cell rate algorithm), with upstream's parameters:
 //! emission interval `T = 1 s / rate`, tolerance `T × (burst + 1)`, so `burst + 1` requests pass

@@ -1,5 +1,5 @@
 //! Sealing keys: the registry every component reads, loading and following key Secrets, and
-//! generating and renewing keys (reference §3).
+//! generating and renewing keys (docs/upstream-behavior.md, "Keys").
 
 pub mod maker;
 pub mod registry;

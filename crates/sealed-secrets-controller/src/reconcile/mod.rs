@@ -1,6 +1,6 @@
 //! The reconcile loop: every watched SealedSecret becomes its Secret.
 //!
-//! Triggers (reference §5.4, with the fixes of design §2):
+//! Triggers (upstream's are in docs/upstream-behavior.md, "The controller"; ours differ as below):
 //! - a SealedSecret appears, or its generation (spec), annotations (scope, key hint) or labels
 //!   change; its own status writes do not trigger (they change none of these);
 //! - a Secret controlled by a SealedSecret, or annotated `managed: "true"`, is deleted or changed

@@ -1,4 +1,4 @@
-//! The desired state of the Secret, with upstream's ownership rules (reference §5.5, steps 6–8).
+//! The desired state of the Secret, with upstream's ownership rules (docs/upstream-behavior.md, "Unsealing" and "The controller").
 //!
 //! Given the Secret that exists (if any) and the one unsealed from the SealedSecret:
 //! - none exists: create the unsealed Secret;

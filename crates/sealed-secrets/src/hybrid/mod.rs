@@ -1,7 +1,7 @@
 //! Hybrid encryption of one value: RSA-OAEP wraps a fresh AES-256-GCM key.
 //!
 //! This module exists because every value in a SealedSecret is encrypted on its own, with the
-//! exact byte layout upstream's controller and kubeseal read and write (reference §2.1):
+//! exact byte layout upstream's controller and kubeseal read and write (docs/upstream-behavior.md, "Wire format"):
 //!
 //! ```text
 //! offset 0..2      L, the RSA ciphertext length, unsigned 16-bit big-endian

@@ -4,7 +4,7 @@
 //! Parsing is structural and lenient (any subject, key usage or extensions; negative or long
 //! serial numbers), because only the public key and the validity period are ever read.
 //! [`Certificate::self_signed`] builds certificates shaped exactly like upstream's generated
-//! ones (reference §3.1).
+//! ones (docs/upstream-behavior.md, "Keys").
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

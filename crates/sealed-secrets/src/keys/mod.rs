@@ -1,6 +1,6 @@
 //! RSA keys, their fingerprints, X.509 certificates and the controller's key Secrets.
 //!
-//! This module exists because keys cross three boundaries with fixed formats (reference §3):
+//! This module exists because keys cross three boundaries with fixed formats (docs/upstream-behavior.md, "Keys"):
 //! the controller stores each key pair as a `kubernetes.io/tls` Secret (`tls.key` as a PKCS#1
 //! `RSA PRIVATE KEY` PEM, `tls.crt` as a `CERTIFICATE` PEM); kubeseal reads the certificate to
 //! seal; and bring-your-own keys arrive as PKCS#1 or PKCS#8 PEM from `openssl`.

@@ -1,4 +1,4 @@
-//! The controller's key Secrets: how key pairs are stored in the cluster (reference §3.2).
+//! The controller's key Secrets: how key pairs are stored in the cluster (docs/upstream-behavior.md, "Keys").
 //!
 //! A key Secret is `type: kubernetes.io/tls` with `tls.key` (PKCS#1 `RSA PRIVATE KEY` PEM) and
 //! `tls.crt` (`CERTIFICATE` PEM), labelled `sealedsecrets.bitnami.com/sealed-secrets-key=active`

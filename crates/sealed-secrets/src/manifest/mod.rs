@@ -7,8 +7,8 @@
 //!
 //! A stream is any of: `---` separated YAML documents, concatenated JSON objects, JSON objects
 //! followed by YAML, and each document may be a `kind: List` (or `SecretList`, ...) whose items
-//! are read in order. Empty documents are skipped. Unlike upstream (reference §8.5, §11.18,
-//! §11.26), every other document must be an object of the expected kind: a bad or foreign
+//! are read in order. Empty documents are skipped. Unlike upstream (docs/upstream-behavior.md, "kubeseal input"
+//! and "JSON streams"), every other document must be an object of the expected kind: a bad or foreign
 //! document is an error that names it by number, List item and line, and nothing is skipped
 //! silently. A document with neither `apiVersion` nor `kind` is read as the expected kind, as
 //! upstream does.

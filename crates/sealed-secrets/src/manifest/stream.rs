@@ -4,7 +4,7 @@
 //! Every document is decoded to a [`serde_json::Value`] and numbered, so later errors can say
 //! which document was wrong and on which line it starts. A malformed document is a terminal
 //! error: the stream is never re-read from the same place, so a bad JSON object cannot make the
-//! reader loop (upstream's §11.26).
+//! reader loop (docs/upstream-behavior.md, "JSON streams").
 
 use serde_json::Value;
 
