@@ -107,6 +107,11 @@
 //! function names, never a value (but which action failed, and whether, can depend on the values:
 //! a caller that shows errors to people who may not see the values should withhold them). Value strings and the output buffer are zeroized when dropped
 //! (including when the output grows); intermediate copies made inside some functions are not.
+//!
+//! # What this crate owns
+//!
+//! The template language and its function library, nothing else: it depends on no other crate of
+//! this project and knows nothing about Kubernetes or Sealed Secrets; only the controller uses it.
 
 mod error;
 mod exec;
@@ -255,7 +260,7 @@ impl Session {
         self.render_parsed(template, &tree, data)
     }
 
-    /// Renders a template parsed with [`parse`].
+    /// Renders a template parsed with [`parse()`].
     ///
     /// # Errors
     ///
@@ -279,7 +284,7 @@ impl Session {
     }
 }
 
-/// A parsed template, ready to render ([`parse`]).
+/// A parsed template, ready to render ([`parse()`]).
 pub struct Parsed(parse::Tree);
 
 impl std::fmt::Debug for Parsed {

@@ -1,7 +1,7 @@
 //! Where the sealing certificate comes from, and the checks it must pass (docs/upstream-behavior.md, "kubeseal").
 //!
 //! A [`CertSource`] is a local file, a URL (`http://`, `https://`, `file://`), or the
-//! controller in the cluster (through the API server's service proxy, [`crate::cluster`]). The
+//! controller in the cluster (through the API server's service proxy, [`crate::controller`]). The
 //! certificate is fetched and parsed once per run, however many Secrets are sealed.
 
 use std::path::PathBuf;

@@ -193,7 +193,7 @@ pub struct Flags {
 }
 
 /// kubectl-style connection flags (client-go's override flags), used by the cluster modes
-/// ([`crate::cluster`]); the offline modes read only `--namespace`, `--context` and `--kubeconfig`.
+/// ([`crate::controller`]); the offline modes read only `--namespace`, `--context` and `--kubeconfig`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 #[command(next_help_heading = "Cluster connection (kubectl flags)")]
 pub struct ConnectionFlags {

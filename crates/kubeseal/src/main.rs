@@ -3,9 +3,13 @@
 //!
 //! Modules: [`flags`] (the raw command line) -> [`mode`] (a validated run) -> [`app`] (dispatch)
 //! -> one of [`seal`], [`merge`], [`raw`], [`recovery`]; [`cert`] gets the certificate
-//! ([`cluster`] talks to the controller in the cluster modes),
-//! [`namespace`] the default namespace, [`input`]/[`output`] read and write, [`report`] prints
-//! errors and hints.
+//! ([`controller`] reaches the controller through the API server's service proxy, and
+//! [`controller_modes`] runs `--validate` and `--re-encrypt` there), [`namespace`] the default
+//! namespace, [`input`]/[`output`] read and write, [`report`] prints errors and hints.
+//!
+//! Owns the command line. Builds on the format library (`sealed-secrets`) alone; must not depend on
+//! the controller or the template engine (it never renders `spec.template.data`: the controller does),
+//! and needs no cluster for sealing with `--cert`.
 
 mod app;
 mod cert;

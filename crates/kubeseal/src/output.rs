@@ -342,7 +342,7 @@ pub enum Access {
     Private,
 }
 
-/// [`write`], with the file's [`Access`].
+/// [`write()`], with the file's [`Access`].
 pub fn write_as(target: &Target, bytes: &[u8], access: Access) -> Result<()> {
     match target {
         Target::Stdout => {

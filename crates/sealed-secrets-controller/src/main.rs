@@ -3,6 +3,16 @@
 //!
 //! Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT) or `--version`/`--help`, 2 for flag
 //! misuse, 1 for runtime errors.
+//!
+//! Modules, in the order a SealedSecret meets them: [`flags`] (the command line) -> [`config`]
+//! (validated, one plain struct per subsystem) -> [`run`] (starts everything); [`leader`] (Lease
+//! election), [`keys`] (load, watch, generate and renew the key Secrets), [`reconcile`] (SealedSecret
+//! -> [`unsealer`] -> Secret, status, [`events`]), [`integrity`] (the Secret's annotation that lets a
+//! restart skip decryption), [`templates`] (`spec.template.data` through `go-template`), [`http`]
+//! (certificate, verify, rotate, health), [`metrics`], [`logging`], [`error_text`].
+//!
+//! Owns reconciling and the keys in the cluster. Builds on `sealed-secrets` (the format) and
+//! `go-template` (the template engine); must not depend on kubeseal or the test support crate.
 
 mod config;
 mod error_text;

@@ -4,8 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use sealed_secrets::unseal::{TemplateFailure, TemplateLimits, Templates};
-use zeroize::Zeroizing;
+use sealed_secrets::unseal::{RenderedItems, TemplateFailure, TemplateLimits, Templates};
 
 /// The engine the controller renders templates with.
 #[derive(Debug, Clone, Copy, Default)]
@@ -17,7 +16,7 @@ impl Templates for GoTemplates {
         templates: &BTreeMap<String, String>,
         values: &BTreeMap<String, Vec<u8>>,
         limits: &TemplateLimits,
-    ) -> Option<Result<Vec<(String, Zeroizing<Vec<u8>>)>, TemplateFailure>> {
+    ) -> Option<Result<RenderedItems, TemplateFailure>> {
         let mut parsed = Vec::with_capacity(templates.len());
         let mut failed = Vec::new();
         for (item, source) in templates {

@@ -7,6 +7,12 @@
 //! Data flow: `Secret` -> [`scope`] (which label binds the ciphertext) -> [`crypto`] (hybrid
 //! RSA-OAEP + AES-256-GCM per value) -> [`SealedSecret`]; and back through [`unseal()`], which
 //! renders `spec.template.data` with the template engine its caller passes ([`unseal::Templates`]).
+//! Also here because both binaries need them: [`keys`] (key pairs, certificates, key Secrets),
+//! [`manifest`] (reading Secret and SealedSecret documents), [`names`] (every wire-contract name:
+//! annotations, labels, key Secret fields) and [`go_syntax`] (Go's spellings of booleans and durations).
+//!
+//! Owns the wire format and nothing else. Must not depend on a Kubernetes client, an async runtime,
+//! the file system, the template engine (`go-template`: the controller passes it in) or either binary.
 
 pub mod crypto;
 pub mod go_syntax;

@@ -127,8 +127,11 @@ pub trait Templates {
         templates: &BTreeMap<String, String>,
         values: &BTreeMap<String, Vec<u8>>,
         limits: &TemplateLimits,
-    ) -> Option<Result<Vec<(String, Zeroizing<Vec<u8>>)>, TemplateFailure>>;
+    ) -> Option<Result<RenderedItems, TemplateFailure>>;
 }
+
+/// Rendered template items: key and value, the value wiped when dropped.
+pub type RenderedItems = Vec<(String, Zeroizing<Vec<u8>>)>;
 
 /// Renders no template: `spec.template.data` is left out of the Secret, and
 /// [`UnsealedSecret::unrendered`] lists its items.
@@ -141,7 +144,7 @@ impl Templates for NoTemplates {
         _: &BTreeMap<String, String>,
         _: &BTreeMap<String, Vec<u8>>,
         _: &TemplateLimits,
-    ) -> Option<Result<Vec<(String, Zeroizing<Vec<u8>>)>, TemplateFailure>> {
+    ) -> Option<Result<RenderedItems, TemplateFailure>> {
         None
     }
 }

@@ -15,8 +15,8 @@ use sealed_secrets::names::{
 };
 use sealed_secrets::seal::seal_value;
 use sealed_secrets::unseal::{
-    Budget, Limits, NoTemplates, TEMPLATE_FAILED, TemplateFailure, TemplateLimits, Templates,
-    UnsealError, UnsealStats, unseal_counted, verify,
+    Budget, Limits, NoTemplates, RenderedItems, TEMPLATE_FAILED, TemplateFailure, TemplateLimits,
+    Templates, UnsealError, UnsealStats, unseal_counted, verify,
 };
 use sealed_secrets::{Scope, SealedSecret, UnsealOptions, seal};
 use zeroize::Zeroizing;
@@ -33,7 +33,7 @@ impl Templates for Toy {
         templates: &BTreeMap<String, String>,
         values: &BTreeMap<String, Vec<u8>>,
         limits: &TemplateLimits,
-    ) -> Option<Result<Vec<(String, Zeroizing<Vec<u8>>)>, TemplateFailure>> {
+    ) -> Option<Result<RenderedItems, TemplateFailure>> {
         assert_eq!(
             limits,
             &Limits::default().templates,

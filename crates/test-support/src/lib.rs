@@ -1,5 +1,8 @@
 //! Test support for sealed-secrets-rs end-to-end tests: a real local Kubernetes control plane.
 //!
+//! Owns everything the end-to-end tests and the benchmarks share (the control plane, identities,
+//! processes, fixtures); no shipped crate may depend on it.
+//!
 //! The control plane (etcd, kube-apiserver, kube-controller-manager, a network namespace with a veth pair) is
 //! started by `scripts/cluster.sh up`, usually through `make test-e2e`, which exports `SSRS_CLUSTER_DIR`.
 //! Each test then calls [`TestContext::new`], which gives it its own namespace and an admin [`kube::Client`]:

@@ -39,6 +39,9 @@ use super::ratelimit::RateLimiter;
 use crate::keys::KeyRegistry;
 use crate::unsealer::{CancelOnDrop, UnsealFailure, Unsealer};
 
+/// Headers to add to a response (the rate limit's).
+type ResponseHeaders = Vec<(&'static str, String)>;
+
 /// What the handlers share.
 pub struct ApiState {
     /// Keys.
@@ -147,7 +150,7 @@ fn limit(
     peer: SocketAddr,
     headers: &HeaderMap,
     path: &str,
-) -> Result<(String, Vec<(&'static str, String)>), Box<Response>> {
+) -> Result<(String, ResponseHeaders), Box<Response>> {
     let client = state.trusted.client(peer.ip(), headers);
     let decision = state
         .limiter

@@ -21,7 +21,7 @@
 //! reconcile stops there, with no RSA work, no write and no event (counted in
 //! `sealed_secrets_controller_unseal_skipped_total`), and comes back when the period is over. Otherwise: unseal on the blocking pool
 //! ([`crate::unsealer`]), plan the write ([`secret`]), write, then the status ([`status`]) and
-//! events ([`events`]).
+//! events ([`crate::events`]).
 //!
 //! Only the leader writes: every write first checks [`Context::is_leading`], so a replica that
 //! lost its lease stops writing at once, even in the middle of a reconcile.

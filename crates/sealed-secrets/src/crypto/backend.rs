@@ -1,7 +1,7 @@
 //! Which library performs the primitives, and the dispatch to it.
 //!
 //! Exists so that callers (and tests) can pick a backend at run time while each backend's code
-//! stays in its own module ([`super::aws_lc`], [`super::rust_crypto`]).
+//! stays in its own module (`crypto::aws_lc`, `crypto::rust_crypto`, each behind its feature).
 
 use std::fmt;
 

@@ -3,7 +3,7 @@
 //! Messages name the check that failed and the sizes involved, never plaintext, session keys or
 //! key material.
 
-/// Why [`hybrid_encrypt`](super::hybrid_encrypt) or [`hybrid_decrypt`](super::hybrid_decrypt)
+/// Why [`hybrid_encrypt`](crate::hybrid::hybrid_encrypt) or [`hybrid_decrypt`](crate::hybrid::hybrid_decrypt)
 /// failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

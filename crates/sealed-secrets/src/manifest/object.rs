@@ -361,10 +361,10 @@ fn decode_fields<T: serde::de::DeserializeOwned>(
 }
 
 /// The path of the first field that fails to decode on its own, its value and its error.
-fn locate<'v, T: serde::de::DeserializeOwned>(
-    whole: &'v Value,
+fn locate<T: serde::de::DeserializeOwned>(
+    whole: &Value,
     error: serde_json::Error,
-) -> (String, &'v Value, serde_json::Error) {
+) -> (String, &Value, serde_json::Error) {
     let mut path = Vec::new();
     let mut current = whole;
     let mut error = error;

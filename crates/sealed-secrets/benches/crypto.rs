@@ -4,7 +4,7 @@
 //! format library adds (framing, AES-GCM, base64, the Secret types).
 //!
 //! Not a test: it prints numbers and asserts nothing. Run with
-//! `cargo bench -p kubeseal --bench crypto [--no-default-features --features rust-crypto]`.
+//! `cargo bench -p sealed-secrets --bench crypto [--no-default-features --features rust-crypto]`.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;

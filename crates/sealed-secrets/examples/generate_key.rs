@@ -3,7 +3,7 @@
 //! fixtures; never use such a key for real secrets.
 //!
 //! ```text
-//! cargo run -p kubeseal --example generate_key -- KEY.pem CERT.pem [--bits N] [--days N] [--expired]
+//! cargo run -p sealed-secrets --example generate_key -- KEY.pem CERT.pem [--bits N] [--days N] [--expired]
 //! ```
 
 use std::time::{Duration, SystemTime};

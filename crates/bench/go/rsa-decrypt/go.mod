@@ -1,0 +1,3 @@
+module rsadecrypt
+
+go 1.26
