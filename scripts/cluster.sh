@@ -5,7 +5,9 @@
 # (the API server's service proxy refuses loopback endpoints).
 #
 # Usage:
-#   scripts/cluster.sh up [--current] [--watch-pid PID]  start one; prints its state dir (last stdout line)
+#   scripts/cluster.sh up [--current] [--watch-pid PID] [--node]  start one; prints its state dir (last stdout line);
+#                                          --node adds kube-scheduler, the controllers Deployments need, ServiceAccount
+#                                          admission and a real node (scripts/node.sh: kubelet, containerd, runc)
 #   scripts/cluster.sh down [DIR]          stop it: kill only its own PIDs, delete its netns and state dir
 #   scripts/cluster.sh env [DIR]           print `export ...` lines (SSRS_CLUSTER_DIR, KUBECONFIG, ...)
 #   scripts/cluster.sh status [DIR]        show its processes and addresses
@@ -30,56 +32,9 @@ START_TIMEOUT=${SSRS_START_TIMEOUT:-120}
 log() { echo "cluster: $*" >&2; }
 die() { echo "cluster: error: $*" >&2; exit 1; }
 
-# ---- PIDs -------------------------------------------------------------------------------------------------
-proc_start_time() { # PID -> start time in clock ticks since boot (field 22 of /proc/PID/stat), empty if gone
-  local s
-  s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-  s=${s##*) } # drop "pid (comm) ", comm may contain spaces
-  awk '{print $20}' <<<"$s"
-}
-
-record_pid() { # DIR NAME PID: write "PID STARTTIME" to DIR/pids/NAME.pid
-  local st; st=$(proc_start_time "$3")
-  [ -n "$st" ] || die "process $2 (pid $3) exited immediately; see $1/logs/$2.log"
-  echo "$3 $st" >"$1/pids/$2.pid"
-}
-
-pidfile_alive() { # PIDFILE -> prints PID if that exact process still runs
-  local pid st
-  read -r pid st <"$1" 2>/dev/null || return 0
-  [ -n "${pid:-}" ] && [ "$(proc_start_time "$pid")" = "${st:-x}" ] && echo "$pid"
-  return 0
-}
-
-stop_pidfiles() { # PIDFILE...: SIGTERM, wait up to 10 s, then SIGKILL; only the exact recorded processes
-  local f pid pids=()
-  for f in "$@"; do
-    [ -f "$f" ] || continue
-    pid=$(pidfile_alive "$f")
-    if [ -n "$pid" ] && [ "$pid" != "$$" ] && [ "$pid" != "$PPID" ]; then
-      kill -TERM "$pid" 2>/dev/null || true
-      pids+=("$pid:$f")
-    fi
-  done
-  local i p
-  for ((i = 0; i < 100; i++)); do
-    local left=0
-    for p in "${pids[@]}"; do [ -n "$(pidfile_alive "${p#*:}")" ] && left=1; done
-    [ "$left" = 0 ] && break
-    sleep 0.1
-  done
-  for p in "${pids[@]}"; do
-    pid=$(pidfile_alive "${p#*:}")
-    if [ -n "$pid" ]; then log "pid $pid did not stop on SIGTERM; sending SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; fi
-  done
-  for f in "$@"; do rm -f "$f"; done
-}
-
-spawn() { # DIR NAME CMD...: start CMD detached, log to DIR/logs/NAME.log, record its PID
-  local d=$1 name=$2; shift 2
-  setsid "$@" >"$d/logs/$name.log" 2>&1 </dev/null &
-  record_pid "$d" "$name" "$!"
-}
+# ---- PIDs: proc_start_time, record_pid, pidfile_alive, stop_pidfiles, spawn ------------------------------
+# shellcheck source=scripts/lib-pids.sh
+. "$SCRIPTS/lib-pids.sh"
 
 # ---- helpers ----------------------------------------------------------------------------------------------
 free_ports() { # N [IP] -> N distinct free TCP ports on IP (default 127.0.0.1), one per line
@@ -186,7 +141,7 @@ make_pki() { # DIR HOST_IP
   chmod 600 "$p"/*.key
 }
 
-write_kubeconfig() { # OUT SERVER CAFILE TOKEN USER
+write_kubeconfig() ( # OUT SERVER CAFILE TOKEN USER (a subshell: the umask stays here)
   umask 077
   cat >"$1" <<EOF
 apiVersion: v1
@@ -208,14 +163,15 @@ contexts:
     namespace: default
 current-context: $5@ssrs
 EOF
-}
+)
 
 # ---- up / down --------------------------------------------------------------------------------------------
 cmd_up() {
-  local current=0 watch_pid=""
+  local current=0 watch_pid="" node=0
   while [ $# -gt 0 ]; do
     case $1 in
       --current) current=1 ;;
+      --node) node=1 ;;
       --watch-pid) watch_pid=$2; shift ;;
       *) die "up: unknown argument $1" ;;
     esac
@@ -255,6 +211,14 @@ rules:
   userGroups: ["system:serviceaccounts"]
 - level: None
 EOF
+  # Process mode: no ServiceAccount admission (no Pod runs; stand-in Pods need no token). Node mode: Pods get their
+  # ServiceAccount's token, the API server reaches kubelets by their InternalIP.
+  local mode_flags=(--disable-admission-plugins=ServiceAccount)
+  local controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller,clusterrole-aggregation-controller,root-ca-certificate-publisher-controller
+  if [ "$node" = 1 ]; then
+    mode_flags=(--kubelet-preferred-address-types=InternalIP)
+    controllers+=,node-lifecycle-controller,deployment-controller,replicaset-controller,endpoints-controller,endpointslice-controller,disruption-controller
+  fi
   local ports ep pp ap
   ports=$(free_ports 3)
   { read -r ep; read -r pp; read -r ap; } <<<"$ports"
@@ -276,7 +240,7 @@ EOF
     --service-account-issuer=https://kubernetes.default.svc \
     --service-account-key-file="$d/pki/sa.pub" --service-account-signing-key-file="$d/pki/sa.key" \
     --service-cluster-ip-range=10.0.0.0/24 \
-    --disable-admission-plugins=ServiceAccount \
+    "${mode_flags[@]}" \
     --endpoint-reconciler-type=none \
     --allow-privileged=true --profiling=false \
     --audit-policy-file="$d/audit-policy.yaml" --audit-log-path="$d/logs/audit.log"
@@ -289,7 +253,7 @@ EOF
 
   spawn "$d" kube-controller-manager "$bin/kube-controller-manager" \
     --kubeconfig="$d/admin.kubeconfig" --leader-elect=false \
-    --controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller,clusterrole-aggregation-controller,root-ca-certificate-publisher-controller \
+    --controllers="$controllers" \
     --service-account-private-key-file="$d/pki/sa.key" --root-ca-file="$d/pki/ca.crt" \
     --use-service-account-credentials=false --bind-address=127.0.0.1 --secure-port=0
   # The root-CA publisher writes kube-root-ca.crt into every namespace: proof that KCM is up and working.
@@ -302,9 +266,14 @@ json.dump({
     "id": "$id", "dir": "$d", "testbin": "$bin", "scripts": "$SCRIPTS",
     "server": "$url", "apiserver_port": $ap, "etcd_port": $ep,
     "kubeconfig": "$d/admin.kubeconfig", "ca_file": "$d/pki/ca.crt", "admin_token_file": "$d/admin.token",
-    "netns": "$NETNS", "host_ip": "$HOST_IP", "netns_ip": "$NETNS_IP",
+    "netns": "$NETNS", "host_ip": "$HOST_IP", "netns_ip": "$NETNS_IP", "node": bool($node),
 }, open(sys.argv[1], "w"), indent=2)
 EOF
+  if [ "$node" = 1 ]; then
+    spawn "$d" kube-scheduler "$bin/kube-scheduler" --kubeconfig="$d/admin.kubeconfig" --leader-elect=false \
+      --bind-address=127.0.0.1 --secure-port=0
+    "$SCRIPTS/node.sh" up "$d"
+  fi
   cat >"$d/env" <<EOF
 export SSRS_CLUSTER_DIR='$d'
 export SSRS_KUBECONFIG='$d/admin.kubeconfig'
@@ -314,6 +283,7 @@ export SSRS_APISERVER='$url'
 export SSRS_NETNS='$NETNS'
 export SSRS_HOST_IP='$HOST_IP'
 export SSRS_NETNS_IP='$NETNS_IP'
+export SSRS_NODE='$node'
 export PATH='$bin':"\$PATH"
 EOF
   if [ "$current" = 1 ]; then ln -sfn "$d" "$RUNS/current"; fi
@@ -332,6 +302,8 @@ EOF
 down_dir() { # DIR: stop everything the run started, delete its netns and state dir
   local d=$1
   [ -d "$d/pids" ] || { rm -rf "$d"; return 0; }
+  # The node first, while the API server still runs: it undoes its own host changes (scripts/node.sh).
+  if [ -d "$d/node" ]; then "$SCRIPTS/node.sh" down "$d" || log "node teardown reported an error (see above)"; fi
   # Test-started processes (controllers, backends) first, then the control plane in reverse order.
   local extras=()
   for f in "$d"/pids/*.pid; do

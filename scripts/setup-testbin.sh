@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the test-only binaries from Go modules into a cache outside the repo (never committed):
-#   kube-apiserver, kube-controller-manager, kubectl (Kubernetes 1.35.x), etcd (3.6.x),
+#   kube-apiserver, kube-controller-manager, kubectl, kubelet, kube-scheduler (Kubernetes 1.35.x, one build), etcd (3.6.x),
 #   and Bitnami's kubeseal + controller (v0.36.6, named bitnami-kubeseal / bitnami-controller) as reference oracles.
 # Idempotent: a binary already in the cache is not rebuilt, so a warm run takes well under a second.
 # Prints the cache directory on stdout (last line); progress and per-step timings go to stderr.
@@ -18,7 +18,8 @@ if [ "${1:-}" = "--print-dir" ]; then echo "$OUT"; exit 0; fi
 log() { echo "setup-testbin: $*" >&2; }
 
 need_build=0
-for b in etcd bitnami-kubeseal bitnami-controller kube-apiserver kube-controller-manager kubectl; do
+K8S_BINS=(kube-apiserver kube-controller-manager kubectl kubelet kube-scheduler)
+for b in etcd bitnami-kubeseal bitnami-controller "${K8S_BINS[@]}"; do
   [ -x "$OUT/$b" ] || need_build=1
 done
 if [ "$need_build" = 1 ]; then
@@ -57,14 +58,17 @@ build_k8s() ( # subshell: its own cwd and cleanup trap
   go mod edit "${args[@]}" -go="$(awk '$1=="go"{print $2; exit}' "$gomod")"
   gd=$(awk '$1=="godebug"{print $2; exit}' "$gomod")
   if [ -n "$gd" ]; then go mod edit -godebug="$gd"; fi
-  printf '//go:build tools\n\npackage tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"\n\t_ "k8s.io/kubernetes/cmd/kubectl"\n)\n' > tools.go
+  { printf '//go:build tools\n\npackage tools\n\nimport (\n'
+    for b in "${K8S_BINS[@]}"; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$b"; done
+    printf ')\n'; } > tools.go
   go mod tidy
   ld="-s -w"; now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld+=" -X $p.gitVersion=v$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$MINOR -X $p.gitTreeState=clean -X $p.buildDate=$now"
   done
   rm -rf "$OUT/.tmp-k8s"
-  go build -ldflags "$ld" -o "$OUT/.tmp-k8s/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl
+  # One build for all of them: the packages they share compile once.
+  go build -ldflags "$ld" -o "$OUT/.tmp-k8s/" "${K8S_BINS[@]/#/k8s.io/kubernetes/cmd/}"
   mv "$OUT/.tmp-k8s/"* "$OUT/" && rmdir "$OUT/.tmp-k8s"
 )
 
@@ -92,8 +96,10 @@ if [ ! -x "$OUT/etcd" ]; then step "etcd v$ETCD_VERSION" build_etcd; else log "e
 if [ ! -x "$OUT/bitnami-kubeseal" ] || [ ! -x "$OUT/bitnami-controller" ]; then
   step "bitnami kubeseal+controller v$SS_VERSION" build_bitnami
 else log "bitnami binaries cached"; fi
-if [ ! -x "$OUT/kube-apiserver" ] || [ ! -x "$OUT/kube-controller-manager" ] || [ ! -x "$OUT/kubectl" ]; then
-  step "kube-apiserver, kube-controller-manager, kubectl v$K8S_VERSION" build_k8s
+k8s_missing=0
+for b in "${K8S_BINS[@]}"; do [ -x "$OUT/$b" ] || k8s_missing=1; done
+if [ "$k8s_missing" = 1 ]; then
+  step "${K8S_BINS[*]} v$K8S_VERSION" build_k8s
 else log "kubernetes binaries cached"; fi
 log "testbin ready in $((SECONDS - total0))s: $OUT"
 echo "$OUT"

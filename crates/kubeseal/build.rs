@@ -13,5 +13,11 @@ fn main() {
     let env = std::env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
     if os == "linux" && env == "gnu" {
         println!("cargo::rustc-link-arg-bin=kubeseal=-no-pie");
+        // A static build (`-C target-feature=+crt-static`, as `make image` does) asks the linker for a static PIE;
+        // with -no-pie it must also be told -static, or the result names a program interpreter it does not need.
+        let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+        if features.split(',').any(|f| f == "crt-static") {
+            println!("cargo::rustc-link-arg-bin=kubeseal=-static");
+        }
     }
 }
