@@ -5,7 +5,7 @@ CARGO ?= cargo
 CACHE_DIR ?= $(HOME)/.cache/sealed-secrets-rs
 export SSRS_CACHE_DIR := $(CACHE_DIR)
 
-.PHONY: all build test test-unit test-backends test-python test-e2e bench bench-library bench-kubeseal bench-controller demo cluster-up cluster-down manifests check-manifests fuzz fmt lint audit template-oracle check-structure
+.PHONY: all build test test-unit test-backends test-python test-e2e bench bench-library bench-kubeseal bench-controller demo demo-process image cluster-up cluster-down manifests check-manifests fuzz fmt lint audit template-oracle check-structure
 
 all: build
 
@@ -36,15 +36,19 @@ test-e2e: testbin
 
 ## ---- control plane -----------------------------------------------------------------------------
 .PHONY: testbin
-# Builds (once; cached in $(CACHE_DIR)/testbin) kube-apiserver, kube-controller-manager, kubectl, etcd and
-# Bitnami's kubeseal + controller from Go modules; installs missing system tools first.
+# Builds (once; cached in $(CACHE_DIR)/testbin and nodebin) kube-apiserver, kube-controller-manager, kubectl,
+# kubelet, kube-scheduler, etcd, Bitnami's kubeseal + controller, and the node's containerd, runc, CNI plugins and
+# crane, from Go modules; installs missing system tools first.
 testbin:
 	@scripts/ensure-tools.sh
 	@scripts/setup-testbin.sh >/dev/null
+	@scripts/setup-nodebin.sh >/dev/null
 
 # A control plane for working by hand; prints the variables to use. Stop it with `make cluster-down`.
+# NODE=1 adds a real node (kubelet + containerd): `make cluster-up NODE=1`, then `make image` and
+# `scripts/node.sh import DIR target/image/*.oci.tar` to run the controller as Pods.
 cluster-up: testbin
-	@dir=$$(scripts/cluster.sh up --current | tail -n 1) && \
+	@dir=$$(scripts/cluster.sh up --current $(if $(filter 1,$(NODE)),--node) | tail -n 1) && \
 	  echo "control plane up: $$dir" && echo "use it with:" && echo "  eval \"\$$(scripts/cluster.sh env)\"" && \
 	  echo "  export KUBECONFIG=$$dir/admin.kubeconfig"
 
@@ -52,10 +56,19 @@ cluster-down:
 	@scripts/cluster.sh down
 
 ## ---- demo --------------------------------------------------------------------------------------
-# The main job end to end on a fresh machine: build, control plane, CRD + RBAC, our controller under its
-# restricted identity, kubeseal through the service proxy, the Secret appears; then everything is torn down.
+# The real install path end to end: the image, a control plane with a real node, kubectl apply -k of the shipped
+# manifests, Ready Pods, kubeseal through the service proxy, the Secret appears; then everything is torn down.
 demo: testbin
 	CARGO=$(CARGO) scripts/demo.sh
+
+# The same job with the controller as a local process (no node, no image), for machines that cannot run a kubelet.
+demo-process: testbin
+	CARGO=$(CARGO) scripts/demo-process.sh
+
+## ---- image -------------------------------------------------------------------------------------
+# The controller image as an OCI archive in target/image/ (no Docker daemon, no registry; see scripts/image.sh).
+image: testbin
+	CARGO=$(CARGO) scripts/image.sh
 
 ## ---- fuzzing (cargo fuzz on stable via RUSTC_BOOTSTRAP; not part of make test) --------------------
 FUZZ_SECONDS ?= 60
