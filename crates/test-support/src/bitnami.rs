@@ -1,4 +1,4 @@
-//! Bitnami's reference binaries (`bitnami-controller`, `bitnami-kubeseal` v0.36.6 from the test-binary cache).
+//! Bitnami's reference controller (`bitnami-controller` v0.36.6 from the test-binary cache).
 //!
 //! Bitnami's controller only supports in-cluster configuration, so it runs through `scripts/in-cluster-exec.sh`:
 //! a private mount namespace with the identity's `token`, `ca.crt` and `namespace` mounted at
@@ -11,13 +11,10 @@ use std::time::Duration;
 use crate::cluster::ClusterInfo;
 use crate::context::TestContext;
 use crate::identity::ServiceAccountIdentity;
-use crate::process::{ManagedProcess, ProcessSpec, run_to_completion};
-use crate::proxy;
+use crate::manifests;
+use crate::process::{ManagedProcess, ProcessSpec};
+use crate::proxy::{self, CONTROLLER_PORT_NAME, CONTROLLER_SERVICE};
 
-/// Name of the controller's Service (kubeseal's default `--controller-name`).
-pub const CONTROLLER_SERVICE: &str = "sealed-secrets-controller";
-/// Port name of that Service (the Helm chart's; kubeseal uses the first port's name).
-pub const CONTROLLER_PORT_NAME: &str = "http";
 /// Time for the controller to generate its first 4096-bit key and answer `/healthz`.
 pub const CONTROLLER_START_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -29,11 +26,8 @@ pub fn in_cluster_spec(
     program: PathBuf,
     args: Vec<String>,
 ) -> ProcessSpec {
-    let mut spec = ProcessSpec::new(name, cluster.scripts.join("in-cluster-exec.sh"))
-        .arg(identity.in_cluster_dir.as_os_str())
-        .arg("--")
-        .arg(program.as_os_str())
-        .args(args);
+    let (exec, exec_args) = identity.in_cluster_command(cluster, &program);
+    let mut spec = ProcessSpec::new(name, exec).args(exec_args).args(args);
     for (k, v) in ServiceAccountIdentity::in_cluster_env(cluster) {
         spec = spec.env(k, v);
     }
@@ -54,15 +48,17 @@ pub struct BitnamiController {
 
 impl BitnamiController {
     /// Starts `bitnami-controller` for `identity` (keys in `identity.pod_namespace`, which is also the only
-    /// namespace it watches: `--all-namespaces=false` keeps concurrent tests apart), exposes it as Service
-    /// `sealed-secrets-controller` port `http` in that namespace and waits until `/healthz` answers through
-    /// the service proxy. `extra_args` are appended to the controller's flags.
+    /// namespace it watches: `--all-namespaces=false` keeps concurrent tests apart) once the SealedSecret CRD
+    /// is Established, exposes it as Service `sealed-secrets-controller` port `http` in that namespace
+    /// ([`proxy::expose_controller`]) and waits until `/healthz` answers through the service proxy.
+    /// `extra_args` are appended to the controller's flags.
     pub async fn start(
         ctx: &TestContext,
         identity: &ServiceAccountIdentity,
         extra_args: &[&str],
     ) -> anyhow::Result<Self> {
         let cluster = ctx.cluster;
+        manifests::ensure_crd(cluster, &ctx.client).await?;
         let listen = proxy::free_backend_addr(cluster)?;
         let metrics = proxy::free_backend_addr(cluster)?;
         let mut args = vec![
@@ -81,14 +77,7 @@ impl BitnamiController {
         );
         let mut process = ManagedProcess::spawn(cluster, spec)?;
         let namespace = identity.pod_namespace.clone();
-        proxy::expose(
-            &ctx.client,
-            &namespace,
-            CONTROLLER_SERVICE,
-            CONTROLLER_PORT_NAME,
-            listen,
-        )
-        .await?;
+        proxy::expose_controller(&ctx.client, &namespace, listen).await?;
         let health = proxy::wait_for_proxy_get(
             &ctx.client,
             &namespace,
@@ -112,9 +101,4 @@ impl BitnamiController {
             namespace,
         })
     }
-}
-
-/// Runs `bitnami-kubeseal ARGS...` with `stdin`; returns stdout, fails with stderr on a non-zero exit.
-pub async fn kubeseal(cluster: &ClusterInfo, args: &[&str], stdin: &str) -> anyhow::Result<String> {
-    run_to_completion(&cluster.bin("bitnami-kubeseal"), args, Some(stdin)).await
 }

@@ -8,11 +8,15 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{ObjectMeta, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
+use sealed_secrets::SealedSecret;
 
 use crate::cluster::{self, ClusterInfo};
 use crate::kubectl::Kubectl;
-pub use crate::unique::unique_name;
-use crate::wait;
+use crate::unique::{dns_label, unique_name};
+use crate::wait::{self, Awaited};
+
+/// Label on every test namespace; its value is the test's name.
+pub const NAMESPACE_LABEL: &str = "sealed-secrets-rs/e2e";
 
 /// A test's namespace and admin client on the run's control plane.
 ///
@@ -23,41 +27,57 @@ pub struct TestContext {
     pub cluster: &'static ClusterInfo,
     /// Admin (`system:masters`) client, default namespace = [`TestContext::namespace`].
     pub client: Client,
-    /// This test's namespace, `e2e-<prefix>-<random>`.
+    /// This test's namespace, `e2e-<name>-<random>`.
     pub namespace: String,
+    /// The test's name as given to [`TestContext::new`].
+    pub name: String,
 }
 
 impl TestContext {
-    /// Creates a fresh namespace for the test named `prefix` (lower-case letters, digits, `-`).
+    /// Creates a fresh namespace for the test named `name` (its lower-case letters and digits are kept, the
+    /// rest become `-`; long names are shortened).
     ///
     /// Returns `Ok(None)` after a loud message when there is no control plane and `SSRS_REQUIRE_CLUSTER` is
     /// not set; panics when it is set (see [`cluster::cluster`]).
-    pub async fn new(prefix: &str) -> anyhow::Result<Option<Self>> {
+    pub async fn new(name: &str) -> anyhow::Result<Option<Self>> {
         let Some(cluster) = cluster::cluster() else {
             return Ok(None);
         };
-        let namespace = unique_name(&format!("e2e-{prefix}"));
+        let namespace = unique_name(&format!("e2e-{name}"));
         let client = client_from_kubeconfig(&cluster.kubeconfig, Some(&namespace)).await?;
+        let ctx = Self {
+            cluster,
+            client,
+            namespace: namespace.clone(),
+            name: name.to_owned(),
+        };
+        ctx.create_namespace(&namespace).await?;
+        Ok(Some(ctx))
+    }
+
+    /// Creates one more namespace for this test (`e2e-<name>-<random>`, e.g. a second namespace to move
+    /// objects to); its name.
+    pub async fn another_namespace(&self) -> anyhow::Result<String> {
+        let namespace = unique_name(&format!("e2e-{}", self.name));
+        self.create_namespace(&namespace).await?;
+        Ok(namespace)
+    }
+
+    async fn create_namespace(&self, namespace: &str) -> anyhow::Result<()> {
+        let label = dns_label(&self.name, 63);
         let ns = Namespace {
             metadata: ObjectMeta {
-                name: Some(namespace.clone()),
-                labels: Some(BTreeMap::from([(
-                    "sealed-secrets-rs/e2e".to_owned(),
-                    prefix.to_owned(),
-                )])),
+                name: Some(namespace.to_owned()),
+                labels: Some(BTreeMap::from([(NAMESPACE_LABEL.to_owned(), label)])),
                 ..Default::default()
             },
             ..Default::default()
         };
-        Api::<Namespace>::all(client.clone())
+        Api::<Namespace>::all(self.client.clone())
             .create(&PostParams::default(), &ns)
             .await
             .with_context(|| format!("creating test namespace {namespace}"))?;
-        Ok(Some(Self {
-            cluster,
-            client,
-            namespace,
-        }))
+        Ok(())
     }
 
     /// Typed API for namespaced resources in the test's namespace.
@@ -79,9 +99,14 @@ impl TestContext {
         wait::DEFAULT_TIMEOUT
     }
 
-    /// Waits until Secret `name` exists in the test's namespace (see [`wait::wait_for_secret`]).
-    pub async fn wait_for_secret(&self, name: &str, timeout: Duration) -> anyhow::Result<Secret> {
-        wait::wait_for_secret(&self.client, &self.namespace, name, timeout).await
+    /// Secret `name` in the test's namespace, to wait for (see [`Awaited`]).
+    pub fn secret<'a>(&'a self, name: &'a str) -> Awaited<'a, Secret> {
+        Awaited::new(&self.client, &self.namespace, name)
+    }
+
+    /// SealedSecret `name` in the test's namespace, to wait for (see [`Awaited`]).
+    pub fn sealed_secret<'a>(&'a self, name: &'a str) -> Awaited<'a, SealedSecret> {
+        Awaited::new(&self.client, &self.namespace, name)
     }
 }
 

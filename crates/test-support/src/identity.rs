@@ -1,6 +1,7 @@
 //! Restricted identities: a ServiceAccount, a TokenRequest token for it, a kubeconfig holding the token, and
 //! the in-cluster files (`token`, `ca.crt`, `namespace`) for programs that only support in-cluster config.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -10,9 +11,10 @@ use kube::api::{ObjectMeta, PostParams};
 use kube::{Api, Client};
 
 use crate::cluster::ClusterInfo;
-use crate::context::{TestContext, client_from_kubeconfig, unique_name};
+use crate::context::{TestContext, client_from_kubeconfig};
 use crate::kubectl::Kubectl;
 use crate::manifests;
+use crate::unique::unique_name;
 
 /// Namespace of the controller's ServiceAccount in `controller-manifests/`.
 pub const CONTROLLER_SA_NAMESPACE: &str = "kube-system";
@@ -142,6 +144,22 @@ impl ServiceAccountIdentity {
     /// kubectl authenticated as this ServiceAccount.
     pub fn kubectl(&self, cluster: &ClusterInfo) -> Kubectl {
         Kubectl::new(cluster, &self.kubeconfig)
+    }
+
+    /// The command that runs `program` as a pod of this ServiceAccount would (in-cluster configuration only):
+    /// `scripts/in-cluster-exec.sh`, and its arguments up to `program`; `program`'s own arguments follow, and
+    /// the environment needs [`Self::in_cluster_env`].
+    pub fn in_cluster_command(
+        &self,
+        cluster: &ClusterInfo,
+        program: &Path,
+    ) -> (PathBuf, Vec<OsString>) {
+        let args = vec![
+            self.in_cluster_dir.clone().into_os_string(),
+            "--".into(),
+            program.as_os_str().to_owned(),
+        ];
+        (cluster.scripts.join("in-cluster-exec.sh"), args)
     }
 
     /// `KUBERNETES_SERVICE_HOST`/`KUBERNETES_SERVICE_PORT` for in-cluster clients of this control plane.

@@ -44,4 +44,11 @@ impl Kubectl {
         )
         .await
     }
+
+    /// `kubectl apply -n NAMESPACE -f -` with `manifest` (YAML or JSON): a client-side apply, as users apply
+    /// what kubeseal printed.
+    pub async fn apply_in(&self, namespace: &str, manifest: &str) -> anyhow::Result<String> {
+        self.run(&["apply", "-n", namespace, "-f", "-"], Some(manifest))
+            .await
+    }
 }

@@ -5,13 +5,14 @@
 //!
 //! The control plane (etcd, kube-apiserver, kube-controller-manager, a network namespace with a veth pair) is
 //! started by `scripts/cluster.sh up`, usually through `make test-e2e`, which exports `SSRS_CLUSTER_DIR`.
-//! Each test then calls [`TestContext::new`], which gives it its own namespace and an admin [`kube::Client`]:
+//! Each test then calls [`TestContext::new`], which gives it its own namespace and an admin [`kube::Client`]
+//! (the e2e tests do that through their `e2e_test!` macro):
 //!
 //! ```no_run
 //! # async fn t() -> anyhow::Result<()> {
 //! use sealed_secrets_test_support::TestContext;
 //! let Some(ctx) = TestContext::new("my-test").await? else { return Ok(()) }; // loud skip without a cluster
-//! let secret = ctx.wait_for_secret("name", ctx.timeout()).await?;
+//! let secret = ctx.secret("name").wait("exists", |_| Ok(true)).await?;
 //! # Ok(()) }
 //! ```
 //!
@@ -23,9 +24,11 @@
 //!
 //! Modules: [`cluster`] (finding or starting the control plane), [`context`] (per-test namespace and clients),
 //! [`kubectl`], [`manifests`] (CRD and RBAC from `controller-manifests/`), [`identity`] (ServiceAccount tokens,
-//! kubeconfigs and in-cluster files), [`process`] (controller processes with captured logs), [`proxy`]
-//! (Services backed by local processes, reached through the API server's service proxy), [`bitnami`] (the
-//! reference binaries), [`http_backend`] (a tiny HTTP server for proxy tests) and [`wait`] (polling helpers).
+//! kubeconfigs and in-cluster files), [`process`] (processes with captured logs, one-shot commands, this
+//! workspace's binaries built if missing), [`proxy`] (Services backed by local processes, reached through the
+//! API server's service proxy; the controller's Service), [`bitnami`] (Bitnami's controller), [`metrics`]
+//! (reading `/metrics`), [`http_backend`] (a tiny HTTP server for proxy tests), [`wait`] (polling, waiting for
+//! objects) and [`unique`] (names).
 
 pub mod bitnami;
 pub mod cluster;
@@ -34,6 +37,7 @@ pub mod http_backend;
 pub mod identity;
 pub mod kubectl;
 pub mod manifests;
+pub mod metrics;
 pub mod process;
 pub mod proxy;
 pub mod unique;
@@ -43,4 +47,4 @@ pub use cluster::ClusterInfo;
 pub use context::TestContext;
 pub use identity::ServiceAccountIdentity;
 pub use process::{ManagedProcess, ProcessSpec};
-pub use wait::{DEFAULT_TIMEOUT, POLL_INTERVAL, wait_for};
+pub use wait::{Awaited, DEFAULT_TIMEOUT, POLL_INTERVAL, wait_for};

@@ -4,14 +4,19 @@
 //!
 //! Each PID is also recorded in `<cluster dir>/pids/`, so `scripts/cluster.sh down` stops a process that
 //! outlived an interrupted test binary.
+//!
+//! Also: [`workspace_binary`] (our binaries, built on first use if missing) and one-shot commands
+//! ([`output`], [`run_to_completion`]).
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
+use anyhow::{Context as _, anyhow, bail};
 
 use crate::cluster::ClusterInfo;
 use crate::unique::unique_name;
@@ -272,25 +277,51 @@ fn tail(text: &str, n: usize) -> String {
     out
 }
 
-/// Path of a binary built from this workspace (`$CARGO_TARGET_DIR` or `<repo>/target`, profile `debug`
-/// unless `SSRS_PROFILE` says otherwise), e.g. `workspace_binary("sealed-secrets-controller")`.
-pub fn workspace_binary(name: &str) -> PathBuf {
+/// Path of binary `name` of this workspace (the package of the same name, e.g. `sealed-secrets-controller` or
+/// `kubeseal`): `$CARGO_TARGET_DIR` or `<repo>/target`, profile `debug` unless `SSRS_PROFILE` says otherwise.
+/// When the file is missing, `cargo build -p NAME --bin NAME` builds it, once per test process.
+pub fn workspace_binary(name: &str) -> anyhow::Result<PathBuf> {
+    static BUILT: Mutex<BTreeMap<String, Result<PathBuf, String>>> = Mutex::new(BTreeMap::new());
+    let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
+    built
+        .entry(name.to_owned())
+        .or_insert_with(|| build_if_missing(name))
+        .clone()
+        .map_err(|e| anyhow!(e))
+}
+
+fn build_if_missing(name: &str) -> Result<PathBuf, String> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| crate::cluster::repo_root().join("target"));
     let profile = std::env::var("SSRS_PROFILE").unwrap_or_else(|_| "debug".to_owned());
-    target.join(profile).join(name)
+    let path = target.join(profile).join(name);
+    if !path.exists() {
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["build", "-p", name, "--bin", name])
+            .current_dir(crate::cluster::repo_root())
+            .status()
+            .map_err(|e| format!("running cargo build: {e}"))?;
+        if !status.success() {
+            return Err(format!("cargo build -p {name} failed: {status}"));
+        }
+    }
+    Ok(path)
 }
 
-/// Runs `program args...` to completion with `stdin` (if any); returns stdout, or fails quoting stderr.
-pub async fn run_to_completion<S: AsRef<std::ffi::OsStr>>(
-    program: &Path,
-    args: &[S],
+/// Runs `command` to completion with its output captured and `stdin` written to it (stdin closed when
+/// `None`); its output, whatever the exit status. The process is killed if the future is dropped.
+pub async fn output(
+    command: &mut tokio::process::Command,
     stdin: Option<&str>,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<Output> {
     use tokio::io::AsyncWriteExt as _;
-    let mut child = tokio::process::Command::new(program)
-        .args(args)
+    let program = command
+        .as_std()
+        .get_program()
+        .to_string_lossy()
+        .into_owned();
+    let mut child = command
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -300,16 +331,25 @@ pub async fn run_to_completion<S: AsRef<std::ffi::OsStr>>(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .with_context(|| format!("starting {}", program.display()))?;
+        .with_context(|| format!("starting {program}"))?;
     if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
         pipe.write_all(input.as_bytes())
             .await
-            .with_context(|| format!("writing the stdin of {}", program.display()))?;
+            .with_context(|| format!("writing the stdin of {program}"))?;
     }
-    let out = child
+    child
         .wait_with_output()
         .await
-        .with_context(|| format!("waiting for {}", program.display()))?;
+        .with_context(|| format!("waiting for {program}"))
+}
+
+/// Runs `program args...` to completion with `stdin` (if any); returns stdout, or fails quoting stderr.
+pub async fn run_to_completion<S: AsRef<std::ffi::OsStr>>(
+    program: &Path,
+    args: &[S],
+    stdin: Option<&str>,
+) -> anyhow::Result<String> {
+    let out = output(tokio::process::Command::new(program).args(args), stdin).await?;
     if !out.status.success() {
         let shown: Vec<String> = args
             .iter()

@@ -24,6 +24,10 @@ use crate::wait;
 
 /// Port of the Services created by [`expose`] (the shipped `service.yaml` uses 8080 too).
 pub const SERVICE_PORT: i32 = 8080;
+/// Name of the controller's Service (kubeseal's default `--controller-name`).
+pub const CONTROLLER_SERVICE: &str = "sealed-secrets-controller";
+/// Port name of that Service (the Helm chart's; kubeseal uses the first port's name).
+pub const CONTROLLER_PORT_NAME: &str = "http";
 
 /// A free TCP port on `ip` (bound and released; good enough on a run-private address).
 pub fn free_port(ip: IpAddr) -> anyhow::Result<SocketAddr> {
@@ -109,6 +113,40 @@ pub async fn expose(
         .await
         .with_context(|| format!("applying EndpointSlice {namespace}/{name}-ssrs"))?;
     Ok(())
+}
+
+/// Makes a controller listening on `backend` (ours or Bitnami's) the one kubeseal finds in `namespace`: Service
+/// [`CONTROLLER_SERVICE`], port [`CONTROLLER_PORT_NAME`] (see [`expose`]).
+pub async fn expose_controller(
+    client: &Client,
+    namespace: &str,
+    backend: SocketAddr,
+) -> anyhow::Result<()> {
+    expose(
+        client,
+        namespace,
+        CONTROLLER_SERVICE,
+        CONTROLLER_PORT_NAME,
+        backend,
+    )
+    .await
+}
+
+/// GET `path` from whichever controller is behind Service [`CONTROLLER_SERVICE`] in `namespace`, through the
+/// service proxy (see [`proxy_get`]).
+pub async fn controller_get(
+    client: &Client,
+    namespace: &str,
+    path: &str,
+) -> anyhow::Result<String> {
+    proxy_get(
+        client,
+        namespace,
+        CONTROLLER_SERVICE,
+        CONTROLLER_PORT_NAME,
+        path,
+    )
+    .await
 }
 
 /// `/api/v1/namespaces/NS/services/http:NAME:PORT/proxy/PATH` (`path` starts with `/`).

@@ -16,4 +16,3 @@ mod reconcile;
 mod restart;
 mod scopes;
 mod security;
-mod support;

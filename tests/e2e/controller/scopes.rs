@@ -3,107 +3,84 @@
 
 use std::time::Duration;
 
+use sealed_secrets::Scope;
 use sealed_secrets_test_support::TestContext;
 
-use super::support::*;
-use sealed_secrets::names::{
-    CLUSTER_WIDE_ANNOTATION as CLUSTER_WIDE, NAMESPACE_WIDE_ANNOTATION as NAMESPACE_WIDE,
-};
+use crate::support::controller::Controller;
+use crate::support::events::wait_event;
+use crate::support::health::synced_is;
+use crate::support::sealed::{SecretFixture, create, moved, string_data};
+use crate::support::{e2e_test, map};
 
-async fn setup(prefix: &str) -> anyhow::Result<Option<(TestContext, Controller, String)>> {
-    let Some(ctx) = TestContext::new(prefix).await? else {
-        return Ok(None);
-    };
-    let other = other_namespace(&ctx.client, prefix).await?;
-    let ctl = Controller::start(&ctx, &[&format!("--additional-namespaces={other}")]).await?;
-    Ok(Some((ctx, ctl, other)))
+/// Starts our controller watching the test's namespace and a second one, seals `orig` = {foo: bar} with
+/// `scope` for the test's namespace, and creates it renamed to `renamed` (same namespace) and moved to the
+/// second namespace as `moved_name`. Returns the controller and the second namespace.
+async fn renamed_and_moved(
+    ctx: &TestContext,
+    scope: Scope,
+    moved_name: &str,
+) -> anyhow::Result<(Controller, String)> {
+    let other = ctx.another_namespace().await?;
+    let ctl = Controller::start(ctx, &[&format!("--additional-namespaces={other}")]).await?;
+    let sealed = SecretFixture::new("orig")
+        .namespace(&ctx.namespace)
+        .data("foo", "bar")
+        .scope(scope)
+        .seal(&ctl.cert().await?)?;
+    create(&ctx.client, &moved(&sealed, &ctx.namespace, "renamed")).await?;
+    create(&ctx.client, &moved(&sealed, &other, moved_name)).await?;
+    Ok((ctl, other))
 }
 
-async fn sealed_for(
-    ctl: &Controller,
-    ns: &str,
-    annotation: Option<&str>,
-) -> anyhow::Result<sealed_secrets::SealedSecret> {
-    let mut s = secret(ns, "orig", &[("foo", "bar")]);
-    if let Some(a) = annotation {
-        s.metadata.annotations = Some(map(&[(a, "true")]));
-    }
-    seal(&ctl.cert().await?, &s)
-}
-
-#[tokio::test]
-async fn strict_renamed_or_moved_fails() -> anyhow::Result<()> {
-    let Some((ctx, ctl, other)) = setup("scope-strict").await? else {
-        return Ok(());
-    };
-    let ns = ctx.namespace.as_str();
-    let sealed = sealed_for(&ctl, ns, None).await?;
-    create(&ctx.client, &moved(&sealed, ns, "renamed")).await?;
-    create(&ctx.client, &moved(&sealed, &other, "orig")).await?;
+/// The controller reports that it cannot decrypt `namespace/name`, and writes no Secret for it.
+async fn refused(ctx: &TestContext, namespace: &str, name: &str) -> anyhow::Result<()> {
+    let reason = "ErrUnsealFailed";
     wait_event(
         &ctx.client,
-        ns,
-        "renamed",
-        "ErrUnsealFailed",
+        namespace,
+        name,
+        reason,
         "no key could decrypt secret",
     )
     .await?;
-    wait_event(
-        &ctx.client,
-        &other,
-        "orig",
-        "ErrUnsealFailed",
-        "no key could decrypt secret",
-    )
-    .await?;
-    assert_no_secret(&ctx.client, ns, "renamed", Duration::from_millis(500)).await?;
-    assert_no_secret(&ctx.client, &other, "orig", Duration::from_millis(500)).await?;
+    ctx.secret(name)
+        .in_namespace(namespace)
+        .stays_absent(Duration::from_millis(500))
+        .await
+}
+
+/// The Secret `namespace/name` holds {foo: bar}.
+async fn unsealed(ctx: &TestContext, namespace: &str, name: &str) -> anyhow::Result<()> {
+    let secret = ctx
+        .secret(name)
+        .in_namespace(namespace)
+        .wait("exists", |_| Ok(true))
+        .await?;
+    assert_eq!(string_data(&secret), map(&[("foo", "bar")]), "{name}");
     Ok(())
 }
 
-#[tokio::test]
-async fn namespace_wide_may_be_renamed_not_moved() -> anyhow::Result<()> {
-    let Some((ctx, ctl, other)) = setup("scope-nswide").await? else {
-        return Ok(());
-    };
-    let ns = ctx.namespace.as_str();
-    let sealed = sealed_for(&ctl, ns, Some(NAMESPACE_WIDE)).await?;
-    create(&ctx.client, &moved(&sealed, ns, "renamed")).await?;
-    create(&ctx.client, &moved(&sealed, &other, "orig")).await?;
-    let s = wait_secret(&ctx.client, ns, "renamed", "exists", |_| true).await?;
-    assert_eq!(data(&s), map(&[("foo", "bar")]));
-    wait_event(
-        &ctx.client,
-        &other,
-        "orig",
-        "ErrUnsealFailed",
-        "no key could decrypt secret",
-    )
-    .await?;
-    assert_no_secret(&ctx.client, &other, "orig", Duration::from_millis(500)).await?;
+e2e_test!(strict_renamed_or_moved_fails, |ctx| async move {
+    let (_ctl, other) = renamed_and_moved(&ctx, Scope::Strict, "orig").await?;
+    refused(&ctx, &ctx.namespace, "renamed").await?;
+    refused(&ctx, &other, "orig").await?;
     Ok(())
-}
+});
 
-#[tokio::test]
-async fn cluster_wide_may_be_renamed_and_moved() -> anyhow::Result<()> {
-    let Some((ctx, ctl, other)) = setup("scope-cwide").await? else {
-        return Ok(());
-    };
-    let ns = ctx.namespace.as_str();
-    let sealed = sealed_for(&ctl, ns, Some(CLUSTER_WIDE)).await?;
-    create(&ctx.client, &moved(&sealed, ns, "renamed")).await?;
-    create(&ctx.client, &moved(&sealed, &other, "elsewhere")).await?;
-    assert_eq!(
-        data(&wait_secret(&ctx.client, ns, "renamed", "exists", |_| true).await?),
-        map(&[("foo", "bar")])
-    );
-    assert_eq!(
-        data(&wait_secret(&ctx.client, &other, "elsewhere", "exists", |_| true).await?),
-        map(&[("foo", "bar")])
-    );
-    wait_sealed(&ctx.client, &other, "elsewhere", "Synced", |ss| {
-        Ok(synced(ss) == "True")
-    })
-    .await?;
+e2e_test!(namespace_wide_may_be_renamed_not_moved, |ctx| async move {
+    let (_ctl, other) = renamed_and_moved(&ctx, Scope::NamespaceWide, "orig").await?;
+    unsealed(&ctx, &ctx.namespace, "renamed").await?;
+    refused(&ctx, &other, "orig").await?;
     Ok(())
-}
+});
+
+e2e_test!(cluster_wide_may_be_renamed_and_moved, |ctx| async move {
+    let (_ctl, other) = renamed_and_moved(&ctx, Scope::ClusterWide, "elsewhere").await?;
+    unsealed(&ctx, &ctx.namespace, "renamed").await?;
+    unsealed(&ctx, &other, "elsewhere").await?;
+    ctx.sealed_secret("elsewhere")
+        .in_namespace(&other)
+        .wait("Synced", synced_is("True"))
+        .await?;
+    Ok(())
+});

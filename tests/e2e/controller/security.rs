@@ -3,7 +3,7 @@
 //! paths, slow clients, and forged integrity annotations.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow};
@@ -13,12 +13,16 @@ use kube::api::{ListParams, PostParams};
 use kube::{Api, Client};
 use sealed_secrets::SealedSecret;
 use sealed_secrets::keys::{Certificate, PrivateKey};
-use sealed_secrets_test_support::TestContext;
+use sealed_secrets::names::INTEGRITY_ANNOTATION;
 use sealed_secrets_test_support::proxy;
 use sealed_secrets_test_support::wait::wait_for;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use super::support::*;
+use crate::support::controller::Controller;
+use crate::support::health::{condition, synced_is};
+use crate::support::raw_http::http;
+use crate::support::sealed::{SecretFixture, create, integrity, string_data};
+use crate::support::{e2e_test, map};
 
 /// The secret value every test plants, and looks for (with its substrings) in every channel.
 const PLANTED: &str = "zq7XvK2wP9jM4rT8";
@@ -63,8 +67,11 @@ fn probes() -> Vec<String> {
 }
 
 /// A Secret with PLANTED in item `pw`.
-fn planted_secret(ns: &str, name: &str) -> Secret {
-    secret(ns, name, &[("pw", PLANTED), ("user", "admin")])
+fn planted_secret(ns: &str, name: &str) -> SecretFixture {
+    SecretFixture::new(name)
+        .namespace(ns)
+        .data("pw", PLANTED)
+        .data("user", "admin")
 }
 
 /// `sealed` with `templates` as `spec.template.data`.
@@ -73,90 +80,89 @@ fn with_templates(mut sealed: SealedSecret, templates: &[(&str, &str)]) -> Seale
     sealed
 }
 
-#[tokio::test]
-async fn verify_and_rotate_answer_nothing_about_the_values() -> anyhow::Result<()> {
-    let Some(ctx) = TestContext::new("sec-verify").await? else {
-        return Ok(());
-    };
-    let ctl = Controller::start(&ctx, &["--rate-limit=1000", "--rate-limit-burst=1000"]).await?;
-    proxy::expose(&ctx.client, &ctx.namespace, "ssc", "http", ctl.listen).await?;
-    let ns = ctx.namespace.as_str();
-    let cert = ctl.cert().await?;
-    let sealed = seal(&cert, &planted_secret(ns, "probe"))?;
-    let probes = probes();
-    let mut templates: Vec<(String, String)> = probes
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (format!("t{i:02}"), t.clone()))
-        .collect();
-    templates.push(("ok".into(), "{{ .user }}".into()));
-    let pairs: Vec<(&str, &str)> = templates
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let attack = serde_json::to_string(&with_templates(sealed.clone(), &pairs))?;
+e2e_test!(
+    verify_and_rotate_answer_nothing_about_the_values,
+    controller = ["--rate-limit=1000", "--rate-limit-burst=1000"],
+    |ctx, ctl| async move {
+        proxy::expose(&ctx.client, &ctx.namespace, "ssc", "http", ctl.listen).await?;
+        let ns = ctx.namespace.as_str();
+        let cert = ctl.cert().await?;
+        let sealed = planted_secret(ns, "probe").seal(&cert)?;
+        let probes = probes();
+        let mut templates: Vec<(String, String)> = probes
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (format!("t{i:02}"), t.clone()))
+            .collect();
+        templates.push(("ok".into(), "{{ .user }}".into()));
+        let pairs: Vec<(&str, &str)> = templates
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let attack = serde_json::to_string(&with_templates(sealed.clone(), &pairs))?;
 
-    // Every value decrypts, so verify answers 200 with an empty body: the templates are never run.
-    let direct = http(ctl.listen, "POST", "/v1/verify", &[], attack.as_bytes()).await?;
-    assert_eq!(
-        (direct.status, direct.body.as_str()),
-        (200, ""),
-        "{direct:?}"
-    );
-    assert_clean(
-        "/v1/verify (direct) headers",
-        &format!("{:?}", direct.headers),
-    );
-    let through = proxy_post(&ctx.client, ns, "/v1/verify", &attack).await?;
-    assert_eq!(through, (200, String::new()));
+        // Every value decrypts, so verify answers 200 with an empty body: the templates are never run.
+        let direct = http(ctl.listen, "POST", "/v1/verify", &[], attack.as_bytes()).await?;
+        assert_eq!(
+            (direct.status, direct.body.as_str()),
+            (200, ""),
+            "{direct:?}"
+        );
+        assert_clean(
+            "/v1/verify (direct) headers",
+            &format!("{:?}", direct.headers),
+        );
+        let through = proxy_post(&ctx.client, ns, "/v1/verify", &attack).await?;
+        assert_eq!(through, (200, String::new()));
 
-    // The same object moved elsewhere: 409 naming the object and the first item, nothing else.
-    let mut moved_attack: SealedSecret = serde_json::from_str(&attack)?;
-    moved_attack.metadata.name = Some("elsewhere".into());
-    let moved_attack = serde_json::to_string(&moved_attack)?;
-    let refused = http(
-        ctl.listen,
-        "POST",
-        "/v1/verify",
-        &[],
-        moved_attack.as_bytes(),
-    )
-    .await?;
-    assert_eq!(refused.status, 409);
-    assert_eq!(
-        refused.body,
-        format!("{ns}/elsewhere: no key could decrypt secret (pw)\n")
-    );
-    // Legacy spec.data holding a planted non-Secret: one static answer.
-    let legacy = legacy_sealed(&cert, ns, "legacy")?;
-    let r = http(
-        ctl.listen,
-        "POST",
-        "/v1/verify",
-        &[],
-        serde_json::to_string(&legacy)?.as_bytes(),
-    )
-    .await?;
-    assert_eq!(
-        (r.status, r.body.as_str()),
-        (
-            409,
-            &*format!("{ns}/legacy: deprecated 'data' field does not hold a Secret\n")
+        // The same object moved elsewhere: 409 naming the object and the first item, nothing else.
+        let mut moved_attack: SealedSecret = serde_json::from_str(&attack)?;
+        moved_attack.metadata.name = Some("elsewhere".into());
+        let moved_attack = serde_json::to_string(&moved_attack)?;
+        let refused = http(
+            ctl.listen,
+            "POST",
+            "/v1/verify",
+            &[],
+            moved_attack.as_bytes(),
         )
-    );
-    assert_clean("/v1/verify (legacy)", &r.body);
+        .await?;
+        assert_eq!(refused.status, 409);
+        assert_eq!(
+            refused.body,
+            format!("{ns}/elsewhere: no key could decrypt secret (pw)\n")
+        );
+        // Legacy spec.data holding a planted non-Secret: one static answer.
+        let legacy = legacy_sealed(&cert, ns, "legacy")?;
+        let r = http(
+            ctl.listen,
+            "POST",
+            "/v1/verify",
+            &[],
+            serde_json::to_string(&legacy)?.as_bytes(),
+        )
+        .await?;
+        assert_eq!(
+            (r.status, r.body.as_str()),
+            (
+                409,
+                &*format!("{ns}/legacy: deprecated 'data' field does not hold a Secret\n")
+            )
+        );
+        assert_clean("/v1/verify (legacy)", &r.body);
 
-    // Rotate re-encrypts the values and carries the templates over as they are.
-    let rotated = http(ctl.listen, "POST", "/v1/rotate", &[], attack.as_bytes()).await?;
-    assert_eq!(rotated.status, 200, "{}", rotated.body);
-    assert_clean("/v1/rotate", &rotated.body);
-    let rotated: SealedSecret = serde_json::from_str(&rotated.body)?;
-    assert_eq!(rotated.spec.template.data, Some(map(&pairs)));
-    assert_clean("controller logs", &ctl.process.stdout());
-    assert_clean("controller logs", &ctl.process.stderr());
-    assert_clean("metrics", &ctl.metrics().await?);
-    Ok(())
-}
+        // Rotate re-encrypts the values and carries the templates over as they are.
+        let rotated = http(ctl.listen, "POST", "/v1/rotate", &[], attack.as_bytes()).await?;
+        assert_eq!(rotated.status, 200, "{}", rotated.body);
+        assert_clean("/v1/rotate", &rotated.body);
+        let rotated: SealedSecret = serde_json::from_str(&rotated.body)?;
+        assert_eq!(rotated.spec.template.data, Some(map(&pairs)));
+        assert_clean("controller logs", &ctl.process.stdout());
+        assert_clean("controller logs", &ctl.process.stderr());
+        assert_clean("metrics", &ctl.metrics().await?);
+        Ok(())
+    }
+);
 
 /// POST through the API server's service proxy to Service `ssc`; (status, body).
 async fn proxy_post(
@@ -209,108 +215,110 @@ fn base64_encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-#[tokio::test]
-async fn status_events_logs_and_metrics_carry_nothing_of_the_values() -> anyhow::Result<()> {
-    let Some(ctx) = TestContext::new("sec-status").await? else {
-        return Ok(());
-    };
-    // Debug level everywhere, the Kubernetes client's logs included.
-    let ctl =
-        Controller::start_with(&ctx, &["--log-level=DEBUG"], &[("RUST_LOG", "debug")]).await?;
-    let ns = ctx.namespace.as_str();
-    let cert = ctl.cert().await?;
-    let mut names = Vec::new();
-    for (i, probe) in probes().iter().enumerate() {
-        let name = format!("leak-{i:02}");
-        let sealed = seal(&cert, &planted_secret(ns, &name))?;
-        create(
-            &ctx.client,
-            &with_templates(sealed, &[("probe", probe), ("ok", "{{ .user }}")]),
-        )
-        .await?;
-        names.push(name);
-    }
-    // A dockerconfigjson Secret whose value is not JSON: the API server's refusal quotes the parser.
-    let mut docker = secret(ns, "docker", &[(".dockerconfigjson", PLANTED)]);
-    docker.type_ = Some("kubernetes.io/dockerconfigjson".into());
-    create(&ctx.client, &seal(&cert, &docker)?).await?;
-    names.push("docker".into());
-    create(&ctx.client, &legacy_sealed(&cert, ns, "legacy")?).await?;
-    names.push("legacy".into());
-
-    let mut statuses = String::new();
-    for name in &names {
-        let ss = wait_sealed(&ctx.client, ns, name, "Synced=False", |ss| {
-            Ok(synced(ss) == "False")
-        })
-        .await?;
-        let status = serde_json::to_string_pretty(&ss.status)?;
-        let message = cond(&ss, "Synced")
-            .and_then(|c| c.message.clone())
-            .unwrap_or_default();
-        let expected = match name.as_str() {
-            "docker" => {
-                "the API server rejected Secret \"docker\" as invalid (data[.dockerconfigjson]: FieldValueInvalid)"
-            }
-            "legacy" => "deprecated 'data' field does not hold a Secret",
-            _ => {
-                "a template of spec.template.data failed while rendering; which one and why are not reported"
-            }
-        };
-        assert!(message.contains(expected), "{name}: {message}");
-        if name.starts_with("leak") {
-            assert!(message.ends_with("(ok, probe)"), "{name}: {message}");
-        }
-        statuses.push_str(&status);
-    }
-    assert_clean("status", &statuses);
-    let events: Vec<String> = Api::<Event>::namespaced(ctx.client.clone(), ns)
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .map(|e| {
-            format!(
-                "{} {}",
-                e.reason.unwrap_or_default(),
-                e.message.unwrap_or_default()
+e2e_test!(
+    status_events_logs_and_metrics_carry_nothing_of_the_values,
+    |ctx| async move {
+        // Debug level everywhere, the Kubernetes client's logs included.
+        let ctl =
+            Controller::start_with(&ctx, &["--log-level=DEBUG"], &[("RUST_LOG", "debug")]).await?;
+        let ns = ctx.namespace.as_str();
+        let cert = ctl.cert().await?;
+        let mut names = Vec::new();
+        for (i, probe) in probes().iter().enumerate() {
+            let name = format!("leak-{i:02}");
+            let sealed = planted_secret(ns, &name).seal(&cert)?;
+            create(
+                &ctx.client,
+                &with_templates(sealed, &[("probe", probe), ("ok", "{{ .user }}")]),
             )
-        })
-        .collect();
-    assert!(
-        events
-            .iter()
-            .any(|e| e.starts_with("ErrUnsealFailed Failed to unseal: a template")),
-        "{events:?}"
-    );
-    assert_clean("events", &events.join("\n"));
-    let logs = format!("{}{}", ctl.process.stdout(), ctl.process.stderr());
-    assert!(logs.contains("leak-00"), "the failures are logged");
-    assert_clean("controller logs (debug level)", &logs);
-    // The API server's JSON parser names the first bad character of the decrypted value.
-    for (channel, text) in [
-        ("status", &statuses),
-        ("events", &events.join("\n")),
-        ("logs", &logs),
-    ] {
+            .await?;
+            names.push(name);
+        }
+        // A dockerconfigjson Secret whose value is not JSON: the API server's refusal quotes the parser.
+        SecretFixture::new("docker")
+            .namespace(ns)
+            .data(".dockerconfigjson", PLANTED)
+            .type_("kubernetes.io/dockerconfigjson")
+            .create_sealed(&ctx.client, &cert)
+            .await?;
+        names.push("docker".into());
+        create(&ctx.client, &legacy_sealed(&cert, ns, "legacy")?).await?;
+        names.push("legacy".into());
+
+        let mut statuses = String::new();
+        for name in &names {
+            let ss = ctx
+                .sealed_secret(name)
+                .wait("Synced=False", synced_is("False"))
+                .await?;
+            let status = serde_json::to_string_pretty(&ss.status)?;
+            let message = condition(&ss, "Synced")
+                .and_then(|c| c.message.clone())
+                .unwrap_or_default();
+            let expected = match name.as_str() {
+                "docker" => {
+                    "the API server rejected Secret \"docker\" as invalid (data[.dockerconfigjson]: FieldValueInvalid)"
+                }
+                "legacy" => "deprecated 'data' field does not hold a Secret",
+                _ => {
+                    "a template of spec.template.data failed while rendering; which one and why are not reported"
+                }
+            };
+            assert!(message.contains(expected), "{name}: {message}");
+            if name.starts_with("leak") {
+                assert!(message.ends_with("(ok, probe)"), "{name}: {message}");
+            }
+            statuses.push_str(&status);
+        }
+        assert_clean("status", &statuses);
+        let events: Vec<String> = Api::<Event>::namespaced(ctx.client.clone(), ns)
+            .list(&ListParams::default())
+            .await?
+            .items
+            .into_iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e.reason.unwrap_or_default(),
+                    e.message.unwrap_or_default()
+                )
+            })
+            .collect();
         assert!(
-            !text.contains("looking for beginning of value"),
-            "{channel}: {text}"
+            events
+                .iter()
+                .any(|e| e.starts_with("ErrUnsealFailed Failed to unseal: a template")),
+            "{events:?}"
         );
+        assert_clean("events", &events.join("\n"));
+        let logs = format!("{}{}", ctl.process.stdout(), ctl.process.stderr());
+        assert!(logs.contains("leak-00"), "the failures are logged");
+        assert_clean("controller logs (debug level)", &logs);
+        // The API server's JSON parser names the first bad character of the decrypted value.
+        for (channel, text) in [
+            ("status", &statuses),
+            ("events", &events.join("\n")),
+            ("logs", &logs),
+        ] {
+            assert!(
+                !text.contains("looking for beginning of value"),
+                "{channel}: {text}"
+            );
+        }
+        assert_clean("metrics", &ctl.metrics().await?);
+        // And nothing was written for them.
+        for name in &names {
+            assert!(
+                Api::<Secret>::namespaced(ctx.client.clone(), ns)
+                    .get_opt(name)
+                    .await?
+                    .is_none(),
+                "{name}"
+            );
+        }
+        Ok(())
     }
-    assert_clean("metrics", &ctl.metrics().await?);
-    // And nothing was written for them.
-    for name in &names {
-        assert!(
-            Api::<Secret>::namespaced(ctx.client.clone(), ns)
-                .get_opt(name)
-                .await?
-                .is_none(),
-            "{name}"
-        );
-    }
-    Ok(())
-}
+);
 
 /// Peak resident memory of a process (VmHWM), in KiB.
 fn peak_rss_kib(pid: u32) -> anyhow::Result<u64> {
@@ -323,297 +331,252 @@ fn peak_rss_kib(pid: u32) -> anyhow::Result<u64> {
         .context("no VmHWM")
 }
 
-#[tokio::test]
-async fn hostile_templates_and_rsa_floods_do_not_stall_other_namespaces() -> anyhow::Result<()> {
-    let Some(ctx) = TestContext::new("sec-budget").await? else {
-        return Ok(());
-    };
-    let other = other_namespace(&ctx.client, "sec-budget-b").await?;
-    let extra = format!("--additional-namespaces={other}");
-    let ctl = Controller::start(
-        &ctx,
-        &[
-            "--rate-limit=1000",
-            "--rate-limit-burst=1000",
-            "--max-unseal-retries=1",
-            &extra,
-        ],
-    )
-    .await?;
-    let ns = ctx.namespace.as_str();
-    let cert = ctl.cert().await?;
-    let hostile = [
-        // 32 MiB of values: the per-object value budget.
-        r#"{{ $l := list }}{{ range until 1000 }}{{ $l = append $l (repeat 1048576 "y") }}{{ end }}"#,
-        // Two million evaluation steps: the per-object step budget.
-        r#"{{ range until 100000 }}{{ range until 100 }}{{ end }}{{ end }}"#,
-        // bcrypt in a loop.
-        r#"{{ range until 1000 }}{{ $_ := bcrypt "x" }}{{ end }}"#,
-    ];
-    for i in 0..6 {
-        let sealed = seal(&cert, &planted_secret(ns, &format!("hostile-{i}")))?;
-        // Many templates sharing one budget: the budget is per object, not per item.
-        let templates: Vec<(String, String)> = (0..5)
-            .map(|t| (format!("t{t}"), hostile[i % hostile.len()].to_owned()))
-            .collect();
-        let pairs: Vec<(&str, &str)> = templates
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        create(&ctx.client, &with_templates(sealed, &pairs)).await?;
-    }
-    // An object with more values than the RSA budget allows (no key hint: every value pays).
-    let values: Vec<(String, String)> = (0..2100)
-        .map(|i| (format!("v{i:04}"), format!("value {i}")))
-        .collect();
-    let pairs: Vec<(&str, &str)> = values
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let mut wide = seal(&cert, &secret(ns, "wide", &pairs))?;
-    wide.metadata.annotations = None;
-    create(&ctx.client, &wide).await?;
-    let wide_body = serde_json::to_string(&wide)?;
-    // Verify floods on the HTTP pool, two at a time (the most one client may have waiting).
-    let floods: Vec<_> = (0..2)
-        .map(|_| {
-            let body = wide_body.clone();
-            let listen = ctl.listen;
-            tokio::spawn(
-                async move { http(listen, "POST", "/v1/verify", &[], body.as_bytes()).await },
-            )
-        })
-        .collect();
-
-    // Meanwhile, an ordinary object in another namespace unseals within seconds.
-    let started = Instant::now();
-    create(
-        &ctx.client,
-        &seal(&cert, &secret(&other, "ordinary", &[("k", "v")]))?,
-    )
-    .await?;
-    wait_sealed(&ctx.client, &other, "ordinary", "Synced=True", |ss| {
-        Ok(synced(ss) == "True")
-    })
-    .await?;
-    let ordinary = started.elapsed();
-    eprintln!("ordinary object Synced {ordinary:?} after creation, under load");
-    assert!(ordinary < Duration::from_secs(15), "took {ordinary:?}");
-
-    // Meanwhile another client's ordinary verify is answered at once: the pool is shared by client.
-    let one = serde_json::to_string(&seal(&cert, &secret(ns, "one", &[("k", "v")]))?)?;
-    let asked = Instant::now();
-    let r = http_from_full(
-        "127.0.0.1".parse()?,
-        ctl.listen,
-        "/v1/verify",
-        &[],
-        one.as_bytes(),
-    )
-    .await?;
-    let answered = asked.elapsed();
-    eprintln!(
-        "another client's verify answered {} in {answered:?} during the floods",
-        r.0
-    );
-    assert_eq!(r.0, 200, "{}", r.1);
-    assert!(answered < Duration::from_secs(5), "took {answered:?}");
-    for flood in floods {
-        let r = flood.await??;
-        assert_eq!(r.status, 400, "{r:?}");
-        assert!(
-            r.body
-                .contains("needs more than 512 RSA decryption attempts"),
-            "{}",
-            r.body
-        );
-    }
-    for i in 0..6 {
-        let ss = wait_sealed(
-            &ctx.client,
-            ns,
-            &format!("hostile-{i}"),
-            "Synced=False",
-            |ss| Ok(synced(ss) == "False"),
+e2e_test!(
+    hostile_templates_and_rsa_floods_do_not_stall_other_namespaces,
+    |ctx| async move {
+        let other = ctx.another_namespace().await?;
+        let extra = format!("--additional-namespaces={other}");
+        let ctl = Controller::start(
+            &ctx,
+            &[
+                "--rate-limit=1000",
+                "--rate-limit-burst=1000",
+                "--max-unseal-retries=1",
+                &extra,
+            ],
         )
         .await?;
-        assert_clean("status", &serde_json::to_string(&ss.status)?);
-    }
-    let ss = wait_sealed(&ctx.client, ns, "wide", "Synced=False", |ss| {
-        Ok(synced(ss) == "False")
-    })
-    .await?;
-    let message = cond(&ss, "Synced")
-        .and_then(|c| c.message.clone())
-        .unwrap_or_default();
-    assert!(
-        message.contains("needs more than 2048 RSA decryption attempts (2100 values, 1 keys)"),
-        "{message}"
-    );
+        let ns = ctx.namespace.as_str();
+        let cert = ctl.cert().await?;
+        let hostile = [
+            // 32 MiB of values: the per-object value budget.
+            r#"{{ $l := list }}{{ range until 1000 }}{{ $l = append $l (repeat 1048576 "y") }}{{ end }}"#,
+            // Two million evaluation steps: the per-object step budget.
+            r#"{{ range until 100000 }}{{ range until 100 }}{{ end }}{{ end }}"#,
+            // bcrypt in a loop.
+            r#"{{ range until 1000 }}{{ $_ := bcrypt "x" }}{{ end }}"#,
+        ];
+        for i in 0..6 {
+            let sealed = planted_secret(ns, &format!("hostile-{i}")).seal(&cert)?;
+            // Many templates sharing one budget: the budget is per object, not per item.
+            let templates: Vec<(String, String)> = (0..5)
+                .map(|t| (format!("t{t}"), hostile[i % hostile.len()].to_owned()))
+                .collect();
+            let pairs: Vec<(&str, &str)> = templates
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            create(&ctx.client, &with_templates(sealed, &pairs)).await?;
+        }
+        // An object with more values than the RSA budget allows (no key hint: every value pays).
+        let mut wide = (0..2100)
+            .fold(SecretFixture::new("wide").namespace(ns), |s, i| {
+                s.data(&format!("v{i:04}"), &format!("value {i}"))
+            })
+            .seal(&cert)?;
+        wide.metadata.annotations = None;
+        create(&ctx.client, &wide).await?;
+        let wide_body = serde_json::to_string(&wide)?;
+        // Verify floods on the HTTP pool, two at a time (the most one client may have waiting).
+        let floods: Vec<_> = (0..2)
+            .map(|_| {
+                let body = wide_body.clone();
+                let listen = ctl.listen;
+                tokio::spawn(async move {
+                    http(listen, "POST", "/v1/verify", &[], body.as_bytes()).await
+                })
+            })
+            .collect();
 
-    // --max-unseal-retries=1: one quick retry, then nothing for 15 minutes.
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    let errors = ctl
-        .metric("sealed_secrets_controller_unseal_errors_total")
-        .await?;
-    tokio::time::sleep(Duration::from_secs(6)).await;
-    assert_eq!(
-        ctl.metric("sealed_secrets_controller_unseal_errors_total")
-            .await?,
-        errors,
-        "failed objects are no longer retried quickly"
-    );
-    let peak = peak_rss_kib(ctl.process.pid())?;
-    eprintln!("controller peak RSS under load: {} MiB", peak / 1024);
-    assert!(peak < 200 * 1024, "peak RSS {} MiB", peak / 1024);
-    Ok(())
-}
-
-/// One HTTP/1.1 POST from local address `from` (so the controller sees that peer); the status.
-async fn http_from(
-    from: IpAddr,
-    addr: SocketAddr,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> anyhow::Result<u16> {
-    Ok(http_from_full(from, addr, path, headers, body).await?.0)
-}
-
-/// [`http_from`], with the whole answer as text.
-async fn http_from_full(
-    from: IpAddr,
-    addr: SocketAddr,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> anyhow::Result<(u16, String)> {
-    let socket = tokio::net::TcpSocket::new_v4()?;
-    socket.bind(SocketAddr::new(from, 0))?;
-    let mut stream = socket.connect(addr).await?;
-    let mut request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        request.push_str(&format!("{k}: {v}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).await?;
-    stream.write_all(body).await?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| anyhow!("no status in {text:?}"))?;
-    Ok((status, text))
-}
-
-#[tokio::test]
-async fn a_new_forwarded_for_per_request_does_not_widen_the_rate_limit() -> anyhow::Result<()> {
-    let Some(ctx) = TestContext::new("sec-rate").await? else {
-        return Ok(());
-    };
-    // The API server reaches local backends from the run's host address: trust that address only.
-    let trusted = format!("--trusted-proxies={}", ctx.cluster.host_ip);
-    let ctl =
-        Controller::start(&ctx, &["--rate-limit=1", "--rate-limit-burst=2", &trusted]).await?;
-    proxy::expose(&ctx.client, &ctx.namespace, "ssc", "http", ctl.listen).await?;
-    // A client that reports a 429 instead of retrying it.
-    let mut config = kube::Config::from_custom_kubeconfig(
-        kube::config::Kubeconfig::read_from(&ctx.cluster.kubeconfig)?,
-        &Default::default(),
-    )
-    .await?;
-    config.default_retry = false;
-    let client = Client::try_from(config)?;
-    let body = b"{}";
-
-    // Direct, from 127.0.0.1 (not a trusted proxy), a new X-Forwarded-For each time: limited by the peer.
-    let mut direct = Vec::new();
-    for i in 0..8 {
-        let xff = format!("198.51.100.{i}");
-        direct.push(
-            http_from(
-                "127.0.0.1".parse()?,
-                ctl.listen,
-                "/v1/verify",
-                &[("X-Forwarded-For", &xff)],
-                body,
-            )
-            .await?,
-        );
-    }
-    assert_eq!(
-        direct.iter().filter(|s| **s == 429).count(),
-        5,
-        "{direct:?}"
-    );
-    assert!(
-        direct[..3].iter().all(|s| *s == 400),
-        "burst + 1 pass: {direct:?}"
-    );
-
-    // Through the service proxy, a new X-Forwarded-For each time: limited by the address the API
-    // server appended (this test's).
-    let mut proxied = Vec::new();
-    for i in 0..8 {
-        let xff = format!("203.0.113.{i}");
-        proxied.push(
-            proxy_request(&client, &ctx.namespace, "/v1/rotate", "{}", Some(&xff))
-                .await?
-                .0,
-        );
-    }
-    assert_eq!(
-        proxied.iter().filter(|s| **s == 429).count(),
-        5,
-        "{proxied:?}"
-    );
-    Ok(())
-}
-
-#[tokio::test]
-async fn slow_and_piled_up_connections_are_closed() -> anyhow::Result<()> {
-    let Some(ctx) = TestContext::new("sec-slow").await? else {
-        return Ok(());
-    };
-    let ctl = Controller::start(&ctx, &["--read-timeout=3s"]).await?;
-    // 40 connections from one address that never finish their request head.
-    let mut slow = Vec::new();
-    for _ in 0..40 {
-        let socket = tokio::net::TcpSocket::new_v4()?;
-        socket.bind(SocketAddr::new("127.0.0.1".parse()?, 0))?;
-        let mut stream = socket.connect(ctl.listen).await?;
-        stream
-            .write_all(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        // Meanwhile, an ordinary object in another namespace unseals within seconds.
+        let started = Instant::now();
+        SecretFixture::new("ordinary")
+            .namespace(&other)
+            .data("k", "v")
+            .create_sealed(&ctx.client, &cert)
             .await?;
-        slow.push(stream);
+        ctx.sealed_secret("ordinary")
+            .in_namespace(&other)
+            .wait("Synced=True", synced_is("True"))
+            .await?;
+        let ordinary = started.elapsed();
+        eprintln!("ordinary object Synced {ordinary:?} after creation, under load");
+        assert!(ordinary < Duration::from_secs(15), "took {ordinary:?}");
+
+        // Meanwhile another client's ordinary verify is answered at once: the pool is shared by client.
+        let one = serde_json::to_string(
+            &SecretFixture::new("one")
+                .namespace(ns)
+                .data("k", "v")
+                .seal(&cert)?,
+        )?;
+        let asked = Instant::now();
+        let localhost = IpAddr::from(Ipv4Addr::LOCALHOST);
+        let r = http(
+            (localhost, ctl.listen),
+            "POST",
+            "/v1/verify",
+            &[],
+            one.as_bytes(),
+        )
+        .await?;
+        let answered = asked.elapsed();
+        eprintln!(
+            "another client's verify answered {} in {answered:?} during the floods",
+            r.status
+        );
+        assert_eq!(r.status, 200, "{r:?}");
+        assert!(answered < Duration::from_secs(5), "took {answered:?}");
+        for flood in floods {
+            let r = flood.await??;
+            assert_eq!(r.status, 400, "{r:?}");
+            assert!(
+                r.body
+                    .contains("needs more than 512 RSA decryption attempts"),
+                "{}",
+                r.body
+            );
+        }
+        for i in 0..6 {
+            let ss = ctx
+                .sealed_secret(&format!("hostile-{i}"))
+                .wait("Synced=False", synced_is("False"))
+                .await?;
+            assert_clean("status", &serde_json::to_string(&ss.status)?);
+        }
+        let ss = ctx
+            .sealed_secret("wide")
+            .wait("Synced=False", synced_is("False"))
+            .await?;
+        let message = condition(&ss, "Synced")
+            .and_then(|c| c.message.clone())
+            .unwrap_or_default();
+        assert!(
+            message.contains("needs more than 2048 RSA decryption attempts (2100 values, 1 keys)"),
+            "{message}"
+        );
+
+        // --max-unseal-retries=1: one quick retry, then nothing for 15 minutes.
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let errors = ctl
+            .metric("sealed_secrets_controller_unseal_errors_total")
+            .await?;
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        assert_eq!(
+            ctl.metric("sealed_secrets_controller_unseal_errors_total")
+                .await?,
+            errors,
+            "failed objects are no longer retried quickly"
+        );
+        let peak = peak_rss_kib(ctl.process.pid())?;
+        eprintln!("controller peak RSS under load: {} MiB", peak / 1024);
+        assert!(peak < 200 * 1024, "peak RSS {} MiB", peak / 1024);
+        Ok(())
     }
-    // Others are served meanwhile.
-    let r = http(ctl.listen, "GET", "/v1/cert.pem", &[], b"").await?;
-    assert_eq!(r.status, 200);
-    // At most 32 of one address's connections are kept; all of them are closed once the head is late.
-    let started = Instant::now();
-    let mut closed_at = Vec::new();
-    for stream in &mut slow {
-        let mut buf = [0u8; 256];
-        let n = tokio::time::timeout(Duration::from_secs(15), stream.read(&mut buf))
-            .await
-            .context("a slow connection stayed open")?
-            .unwrap_or(0);
-        let answer = String::from_utf8_lossy(&buf[..n]).into_owned();
-        assert!(n == 0 || answer.starts_with("HTTP/1.1 408"), "{answer:?}");
-        closed_at.push(started.elapsed());
+);
+
+e2e_test!(
+    a_new_forwarded_for_per_request_does_not_widen_the_rate_limit,
+    |ctx| async move {
+        // The API server reaches local backends from the run's host address: trust that address only.
+        let trusted = format!("--trusted-proxies={}", ctx.cluster.host_ip);
+        let ctl =
+            Controller::start(&ctx, &["--rate-limit=1", "--rate-limit-burst=2", &trusted]).await?;
+        proxy::expose(&ctx.client, &ctx.namespace, "ssc", "http", ctl.listen).await?;
+        // A client that reports a 429 instead of retrying it.
+        let mut config = kube::Config::from_custom_kubeconfig(
+            kube::config::Kubeconfig::read_from(&ctx.cluster.kubeconfig)?,
+            &Default::default(),
+        )
+        .await?;
+        config.default_retry = false;
+        let client = Client::try_from(config)?;
+        let body = b"{}";
+
+        // Direct, from 127.0.0.1 (not a trusted proxy), a new X-Forwarded-For each time: limited by the peer.
+        let localhost = IpAddr::from(Ipv4Addr::LOCALHOST);
+        let mut direct = Vec::new();
+        for i in 0..8 {
+            let xff = format!("198.51.100.{i}");
+            direct.push(
+                http(
+                    (localhost, ctl.listen),
+                    "POST",
+                    "/v1/verify",
+                    &[("X-Forwarded-For", &xff)],
+                    body,
+                )
+                .await?
+                .status,
+            );
+        }
+        assert_eq!(
+            direct.iter().filter(|s| **s == 429).count(),
+            5,
+            "{direct:?}"
+        );
+        assert!(
+            direct[..3].iter().all(|s| *s == 400),
+            "burst + 1 pass: {direct:?}"
+        );
+
+        // Through the service proxy, a new X-Forwarded-For each time: limited by the address the API
+        // server appended (this test's).
+        let mut proxied = Vec::new();
+        for i in 0..8 {
+            let xff = format!("203.0.113.{i}");
+            proxied.push(
+                proxy_request(&client, &ctx.namespace, "/v1/rotate", "{}", Some(&xff))
+                    .await?
+                    .0,
+            );
+        }
+        assert_eq!(
+            proxied.iter().filter(|s| **s == 429).count(),
+            5,
+            "{proxied:?}"
+        );
+        Ok(())
     }
-    let last = closed_at.iter().max().copied().unwrap_or_default();
-    eprintln!("slow connections closed after at most {last:?}");
-    assert!(last < Duration::from_secs(6), "{closed_at:?}");
-    Ok(())
-}
+);
+
+e2e_test!(
+    slow_and_piled_up_connections_are_closed,
+    controller = ["--read-timeout=3s"],
+    |_ctx, ctl| async move {
+        // 40 connections from one address that never finish their request head.
+        let mut slow = Vec::new();
+        for _ in 0..40 {
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind(SocketAddr::new("127.0.0.1".parse()?, 0))?;
+            let mut stream = socket.connect(ctl.listen).await?;
+            stream
+                .write_all(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                .await?;
+            slow.push(stream);
+        }
+        // Others are served meanwhile.
+        let r = http(ctl.listen, "GET", "/v1/cert.pem", &[], b"").await?;
+        assert_eq!(r.status, 200);
+        // At most 32 of one address's connections are kept; all of them are closed once the head is late.
+        let started = Instant::now();
+        let mut closed_at = Vec::new();
+        for stream in &mut slow {
+            let mut buf = [0u8; 256];
+            let n = tokio::time::timeout(Duration::from_secs(15), stream.read(&mut buf))
+                .await
+                .context("a slow connection stayed open")?
+                .unwrap_or(0);
+            let answer = String::from_utf8_lossy(&buf[..n]).into_owned();
+            assert!(n == 0 || answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+            closed_at.push(started.elapsed());
+        }
+        let last = closed_at.iter().max().copied().unwrap_or_default();
+        eprintln!("slow connections closed after at most {last:?}");
+        assert!(last < Duration::from_secs(6), "{closed_at:?}");
+        Ok(())
+    }
+);
 
 /// v2 integrity annotation fields (as docs/security.md describes them), for forging.
 struct Annotation {
@@ -624,12 +587,7 @@ struct Annotation {
 
 impl Annotation {
     fn of(secret: &Secret) -> anyhow::Result<Annotation> {
-        let value = secret
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(INTEGRITY_ANNOTATION))
-            .context("no integrity annotation")?;
+        let value = integrity(secret).context("no integrity annotation")?;
         let field = |name: &str| {
             value
                 .split(';')
@@ -748,8 +706,6 @@ fn forge_v2(
     field(&mut m, real.opened.as_bytes());
     field(&mut m, &at.to_be_bytes());
     secret_fields(&mut m, secret);
-    use base64::Engine as _;
-    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
     let value = format!(
         "v2;digest={};keys={};opened={};at={at};mac={}",
         b64(&real.digest),
@@ -757,11 +713,7 @@ fn forge_v2(
         real.opened,
         b64(&hmac(&key, &m))
     );
-    secret
-        .metadata
-        .annotations
-        .get_or_insert_default()
-        .insert(INTEGRITY_ANNOTATION.into(), value);
+    stamp(secret, value);
     Ok(())
 }
 
@@ -780,20 +732,29 @@ fn forge_v1(secret: &mut Secret, real: &Annotation, key: &PrivateKey) -> anyhow:
     field(&mut m, b"sealed-secrets-rs.io/secret-mac/v1");
     field(&mut m, &real.digest);
     secret_fields(&mut m, secret);
-    use base64::Engine as _;
-    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
     let value = format!(
         "v1;digest={};key={};mac={}",
         b64(&real.digest),
         key.fingerprint(),
         b64(&hmac(&mac_key, &m))
     );
+    stamp(secret, value);
+    Ok(())
+}
+
+/// Unpadded URL-safe base64, as the integrity annotation writes its binary fields.
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Sets the integrity annotation of `secret` to `value`.
+fn stamp(secret: &mut Secret, value: String) {
     secret
         .metadata
         .annotations
         .get_or_insert_default()
         .insert(INTEGRITY_ANNOTATION.into(), value);
-    Ok(())
 }
 
 /// The private keys in the controller's key Secrets (the test, as admin, may read them all).
@@ -830,106 +791,102 @@ async fn forge(
     Ok(())
 }
 
-#[tokio::test]
-async fn forged_integrity_annotations_are_repaired() -> anyhow::Result<()> {
-    let Some(ctx) = TestContext::new("sec-forge").await? else {
-        return Ok(());
-    };
-    let ns = ctx.namespace.as_str();
-    let mut ctl = Controller::start(&ctx, &["--reverify-period=0"]).await?;
-    let cert = ctl.cert().await?;
-    create(
-        &ctx.client,
-        &seal(&cert, &secret(ns, "s", &[("k", "original")]))?,
-    )
-    .await?;
-    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
-    let restored = |s: &Secret| data(s).get("k").map(String::as_str) == Some("original");
-    wait_secret(&ctx.client, ns, "s", "unsealed", restored).await?;
+e2e_test!(
+    forged_integrity_annotations_are_repaired,
+    controller = ["--reverify-period=0"],
+    |ctx, mut ctl| async move {
+        let ns = ctx.namespace.as_str();
+        let cert = ctl.cert().await?;
+        SecretFixture::new("s")
+            .namespace(ns)
+            .data("k", "original")
+            .create_sealed(&ctx.client, &cert)
+            .await?;
+        let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
+        let restored =
+            |s: &Secret| Ok(string_data(s).get("k").map(String::as_str) == Some("original"));
+        ctx.secret("s").wait("unsealed", restored).await?;
 
-    // The attacker brings a key of their own into the controller's namespace; the controller adopts it.
-    let theirs = PrivateKey::generate(2048)?;
-    let their_cert = Certificate::self_signed(
-        &theirs,
-        "",
-        std::time::SystemTime::now(),
-        Duration::from_secs(86_400),
-    )?;
-    let key_secret = Secret {
-        metadata: kube::api::ObjectMeta {
-            name: Some("byo-key".into()),
-            labels: Some(map(&[(
-                "sealedsecrets.bitnami.com/sealed-secrets-key",
-                "active",
-            )])),
+        // The attacker brings a key of their own into the controller's namespace; the controller adopts it.
+        let theirs = PrivateKey::generate(2048)?;
+        let their_cert = Certificate::self_signed(
+            &theirs,
+            "",
+            std::time::SystemTime::now(),
+            Duration::from_secs(86_400),
+        )?;
+        let key_secret = Secret {
+            metadata: kube::api::ObjectMeta {
+                name: Some("byo-key".into()),
+                labels: Some(map(&[(
+                    "sealedsecrets.bitnami.com/sealed-secrets-key",
+                    "active",
+                )])),
+                ..Default::default()
+            },
+            type_: Some("kubernetes.io/tls".into()),
+            data: Some(BTreeMap::from([
+                (
+                    "tls.key".to_owned(),
+                    ByteString(theirs.to_pkcs1_pem().as_bytes().to_vec()),
+                ),
+                (
+                    "tls.crt".to_owned(),
+                    ByteString(their_cert.to_pem().into_bytes()),
+                ),
+            ])),
             ..Default::default()
-        },
-        type_: Some("kubernetes.io/tls".into()),
-        data: Some(BTreeMap::from([
-            (
-                "tls.key".to_owned(),
-                ByteString(theirs.to_pkcs1_pem().as_bytes().to_vec()),
-            ),
-            (
-                "tls.crt".to_owned(),
-                ByteString(their_cert.to_pem().into_bytes()),
-            ),
-        ])),
-        ..Default::default()
-    };
-    api.create(&PostParams::default(), &key_secret).await?;
-    wait_for(
-        "the controller adopts the key",
-        Duration::from_secs(30),
-        || async { Ok((ctl.metric("sealed_secrets_controller_keys").await? == 2.0).then_some(())) },
-    )
-    .await?;
-    // A write that makes the controller stamp the Secret under the new key set.
-    forge(&api, "s", |_| Ok(())).await?;
-    wait_secret(&ctx.client, ns, "s", "restored", restored).await?;
-    let stamped = api.get("s").await?;
-    let real = Annotation::of(&stamped)?;
+        };
+        api.create(&PostParams::default(), &key_secret).await?;
+        wait_for(
+            "the controller adopts the key",
+            Duration::from_secs(30),
+            || async {
+                Ok((ctl.metric("sealed_secrets_controller_keys").await? == 2.0).then_some(()))
+            },
+        )
+        .await?;
+        // A write that makes the controller stamp the Secret under the new key set.
+        forge(&api, "s", |_| Ok(())).await?;
+        ctx.secret("s").wait("restored", restored).await?;
+        let stamped = api.get("s").await?;
+        let real = Annotation::of(&stamped)?;
 
-    // 1. The audit's forgery: the first annotation format, MAC key from the one key they hold.
-    forge(&api, "s", |s| forge_v1(s, &real, &theirs)).await?;
-    wait_secret(&ctx.client, ns, "s", "v1 forgery repaired", restored).await?;
-    // 2. The current format, claiming the current key set, MAC'd with the one key they hold.
-    forge(&api, "s", |s| forge_v2(s, &real, &[&theirs], unix_now())).await?;
-    wait_secret(
-        &ctx.client,
-        ns,
-        "s",
-        "v2 forgery with one key repaired",
-        restored,
-    )
-    .await?;
-    // 3. With every key (which whoever can read the controller's namespace has): the same computation
-    //    verifies, so the forgery above failed for the key alone, and this one stands until re-verified.
-    let all = held_keys(&ctx.client, ns).await?;
-    let all: Vec<&PrivateKey> = all.iter().collect();
-    assert_eq!(all.len(), 2);
-    forge(&api, "s", |s| forge_v2(s, &real, &all, unix_now())).await?;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(
-        data(&api.get("s").await?).get("k").map(String::as_str),
-        Some("forged")
-    );
+        // 1. The audit's forgery: the first annotation format, MAC key from the one key they hold.
+        forge(&api, "s", |s| forge_v1(s, &real, &theirs)).await?;
+        ctx.secret("s")
+            .wait("v1 forgery repaired", restored)
+            .await?;
+        // 2. The current format, claiming the current key set, MAC'd with the one key they hold.
+        forge(&api, "s", |s| forge_v2(s, &real, &[&theirs], unix_now())).await?;
+        ctx.secret("s")
+            .wait("v2 forgery with one key repaired", restored)
+            .await?;
+        // 3. With every key (which whoever can read the controller's namespace has): the same computation
+        //    verifies, so the forgery above failed for the key alone, and this one stands until re-verified.
+        let all = held_keys(&ctx.client, ns).await?;
+        let all: Vec<&PrivateKey> = all.iter().collect();
+        assert_eq!(all.len(), 2);
+        forge(&api, "s", |s| forge_v2(s, &real, &all, unix_now())).await?;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(
+            string_data(&api.get("s").await?)
+                .get("k")
+                .map(String::as_str),
+            Some("forged")
+        );
 
-    // --reverify-period: every Secret is decrypted again once the period is over, forged or not.
-    ctl.process.stop()?;
-    let started = Instant::now();
-    let _ctl = Controller::start(&ctx, &["--reverify-period=6s"]).await?;
-    wait_secret(
-        &ctx.client,
-        ns,
-        "s",
-        "repaired by re-verification",
-        restored,
-    )
-    .await?;
-    eprintln!(
-        "forgery with every key repaired {:?} after restart",
-        started.elapsed()
-    );
-    Ok(())
-}
+        // --reverify-period: every Secret is decrypted again once the period is over, forged or not.
+        ctl.process.stop()?;
+        let started = Instant::now();
+        let _ctl = Controller::start(&ctx, &["--reverify-period=6s"]).await?;
+        ctx.secret("s")
+            .wait("repaired by re-verification", restored)
+            .await?;
+        eprintln!(
+            "forgery with every key repaired {:?} after restart",
+            started.elapsed()
+        );
+        Ok(())
+    }
+);

@@ -3,19 +3,16 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail, ensure};
 use k8s_openapi::api::core::v1::Secret;
-use kube::Api;
-use sealed_secrets_test_support::bitnami::{
-    BitnamiController, CONTROLLER_PORT_NAME, CONTROLLER_SERVICE,
-};
-use sealed_secrets_test_support::wait::wait_for;
-use sealed_secrets_test_support::{ServiceAccountIdentity, TestContext, manifests, proxy};
+use sealed_secrets::names::INTEGRITY_ANNOTATION;
+use sealed_secrets_test_support::bitnami::BitnamiController;
+use sealed_secrets_test_support::{ServiceAccountIdentity, TestContext};
 
-use super::cli::{self, Cli};
-use super::support::{Controller, INTEGRITY_ANNOTATION};
+use crate::support::controller::{Controller, served_cert_pem};
+use crate::support::kubeseal::{Kubeseal, cluster_args};
+use crate::support::sealed::integrity;
 
 /// `/v1/verify` and `/v1/rotate` are rate-limited per client (2/s, burst 2, in both implementations); all
 /// requests arrive from the API server's address, and one test sends dozens of them.
@@ -54,15 +51,7 @@ impl ControllerUnderTest {
     pub async fn start(ctx: &TestContext, which: Impl) -> anyhow::Result<Self> {
         match which {
             Impl::Ours => {
-                let ctl = Controller::start(ctx, &RATE_LIMIT_ARGS).await?;
-                proxy::expose(
-                    &ctx.client,
-                    &ctx.namespace,
-                    CONTROLLER_SERVICE,
-                    CONTROLLER_PORT_NAME,
-                    ctl.listen,
-                )
-                .await?;
+                let ctl = Controller::start_exposed(ctx, &RATE_LIMIT_ARGS).await?;
                 Ok(Self {
                     which,
                     _ours: Some(ctl),
@@ -70,7 +59,6 @@ impl ControllerUnderTest {
                 })
             }
             Impl::Bitnami => {
-                manifests::ensure_crd(ctx.cluster, &ctx.client).await?;
                 let identity = ServiceAccountIdentity::controller(ctx).await?;
                 let args = [&["--key-size=2048"][..], &RATE_LIMIT_ARGS[..]].concat();
                 let ctl = BitnamiController::start(ctx, &identity, &args).await?;
@@ -82,28 +70,6 @@ impl ControllerUnderTest {
             }
         }
     }
-
-    /// The certificate as served through the service proxy (`/v1/cert.pem`).
-    pub async fn cert_via_proxy(&self, ctx: &TestContext) -> anyhow::Result<String> {
-        proxy::proxy_get(
-            &ctx.client,
-            &ctx.namespace,
-            CONTROLLER_SERVICE,
-            CONTROLLER_PORT_NAME,
-            "/v1/cert.pem",
-        )
-        .await
-    }
-}
-
-/// `--kubeconfig ADMIN --controller-namespace NS`: what the cluster modes of both CLIs need.
-pub fn cluster_args(ctx: &TestContext) -> Vec<String> {
-    vec![
-        "--kubeconfig".to_owned(),
-        ctx.cluster.kubeconfig.to_string_lossy().into_owned(),
-        "--controller-namespace".to_owned(),
-        ctx.namespace.clone(),
-    ]
 }
 
 /// `--fetch-cert` with both CLIs: each must print exactly the certificate the controller serves. Writes it
@@ -113,7 +79,7 @@ pub async fn fetch_cert_with_both(
     ctl: &ControllerUnderTest,
     work: &Path,
 ) -> anyhow::Result<PathBuf> {
-    let served = ctl.cert_via_proxy(ctx).await?;
+    let served = served_cert_pem(ctx).await?;
     ensure!(
         served.starts_with("-----BEGIN CERTIFICATE-----"),
         "{served}"
@@ -121,8 +87,8 @@ pub async fn fetch_cert_with_both(
     let args = cluster_args(ctx);
     let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
     args.push("--fetch-cert");
-    for cli in Cli::ALL {
-        let fetched = cli::run_ok(cli, ctx.cluster, &args, "").await?;
+    for cli in Kubeseal::ALL {
+        let fetched = cli.run_ok(ctx.cluster, &args, "").await?;
         ensure!(
             fetched == served,
             "{} kubeseal --fetch-cert from the {} controller printed\n{fetched}\nbut the controller serves\n{served}",
@@ -250,13 +216,7 @@ pub fn compare(
             show_data(&expected.data)
         ));
     }
-    if written_by == Some(Impl::Bitnami)
-        && secret
-            .metadata
-            .annotations
-            .as_ref()
-            .is_some_and(|a| a.contains_key(INTEGRITY_ANNOTATION))
-    {
+    if written_by == Some(Impl::Bitnami) && integrity(secret).is_some() {
         diffs.push(format!(
             "Bitnami's controller cannot have written {INTEGRITY_ANNOTATION}"
         ));
@@ -301,30 +261,18 @@ pub async fn wait_secret_exactly(
     ctl: &ControllerUnderTest,
     expected: &Expected,
 ) -> anyhow::Result<Secret> {
-    let api: Api<Secret> = ctx.api();
-    wait_for(
-        &format!(
-            "Secret {}/{} written by the {} controller",
-            ctx.namespace,
-            expected.name,
-            ctl.which.tag()
-        ),
-        Duration::from_secs(30),
-        || async {
-            let Some(secret) = api.get_opt(&expected.name).await? else {
-                return Err(anyhow!("not found"));
-            };
-            compare(&secret, expected, Some(ctl.which))?;
-            Ok(Some(secret))
-        },
-    )
-    .await
+    let what = format!("written by the {} controller", ctl.which.tag());
+    ctx.secret(&expected.name)
+        .wait(&what, |secret| {
+            compare(secret, expected, Some(ctl.which)).map(|()| true)
+        })
+        .await
 }
 
 /// `kubectl apply -n NS -f -` of `manifest` (YAML or JSON).
 pub async fn apply(ctx: &TestContext, manifest: &str) -> anyhow::Result<()> {
     ctx.kubectl()
-        .run(&["apply", "-n", &ctx.namespace, "-f", "-"], Some(manifest))
+        .apply_in(&ctx.namespace, manifest)
         .await
         .map(drop)
 }
@@ -360,24 +308,24 @@ pub async fn key_backup(ctx: &TestContext, work: &Path) -> anyhow::Result<PathBu
 /// `cli --recovery-unseal --recovery-private-key BACKUP -o json` of `sealed`: the Secret it prints.
 pub async fn recovery_unseal(
     ctx: &TestContext,
-    cli: Cli,
+    cli: Kubeseal,
     backup: &Path,
     sealed: &str,
 ) -> anyhow::Result<Secret> {
     let backup = backup.to_string_lossy();
-    let out = cli::run_ok(
-        cli,
-        ctx.cluster,
-        &[
-            "--recovery-unseal",
-            "--recovery-private-key",
-            &backup,
-            "-o",
-            "json",
-        ],
-        sealed,
-    )
-    .await?;
+    let out = cli
+        .run_ok(
+            ctx.cluster,
+            &[
+                "--recovery-unseal",
+                "--recovery-private-key",
+                &backup,
+                "-o",
+                "json",
+            ],
+            sealed,
+        )
+        .await?;
     serde_json::from_str(&out)
         .with_context(|| format!("{} kubeseal --recovery-unseal printed\n{out}", cli.tag()))
 }
@@ -388,14 +336,6 @@ pub fn work_dir(ctx: &TestContext) -> anyhow::Result<PathBuf> {
     let dir = ctx.cluster.dir.join("interop-matrix").join(&ctx.namespace);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
-}
-
-/// `[(k, v)]` as a map of strings.
-pub fn strings(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
 }
 
 /// `[(k, v)]` as a data map.

@@ -13,12 +13,6 @@
 //!   with every creator/merger pair, and `--recovery-unseal` of all of them with the controller's key
 //!   backup, by both CLIs.
 
-mod cli;
 mod harness;
 mod raw_merge_recovery;
 mod seal;
-
-/// The controller tests' helpers (starting our controller under its restricted identity), shared by path.
-#[path = "../controller/support.rs"]
-#[allow(dead_code, clippy::duplicate_mod)]
-mod support;

@@ -9,11 +9,12 @@ use kube::api::ObjectMeta;
 use sealed_secrets_test_support::TestContext;
 use serde_json::{Value, json};
 
-use super::cli::{self, Cli};
 use super::harness::{
     ControllerUnderTest, Expected, Impl, Scope, apply, bytes, compare, fetch_cert_with_both,
-    key_backup, recovery_unseal, strings, wait_secret_exactly, work_dir,
+    key_backup, recovery_unseal, wait_secret_exactly, work_dir,
 };
+use crate::support::kubeseal::Kubeseal;
+use crate::support::{e2e_test, map};
 
 /// Not valid UTF-8, with NUL and a newline.
 const BINARY: &[u8] = &[0x00, 0x01, 0xfe, 0xff, 0x0a, 0xc3, 0x28, 0x00];
@@ -26,7 +27,7 @@ struct Applied {
 }
 
 /// The value `cli` seals for key `key` with `--raw`.
-fn raw_value(cli: Cli, key: &str) -> Vec<u8> {
+fn raw_value(cli: Kubeseal, key: &str) -> Vec<u8> {
     let mut value = format!("{} raw {key}: ünïcödé ", cli.tag()).into_bytes();
     if key.ends_with("file") {
         value.extend_from_slice(BINARY);
@@ -48,7 +49,7 @@ async fn raw(
         let name = format!("raw-{}", scope.flag());
         let mut encrypted = serde_json::Map::new();
         let mut data = Vec::new();
-        for c in Cli::ALL {
+        for c in Kubeseal::ALL {
             let full = [
                 "--raw",
                 "--cert",
@@ -89,7 +90,7 @@ async fn raw(
                     }
                     None => String::from_utf8(value.clone())?,
                 };
-                let out = cli::run_ok(c, ctx.cluster, &args, &stdin).await?;
+                let out = c.run_ok(ctx.cluster, &args, &stdin).await?;
                 ensure!(
                     !out.is_empty()
                         && out
@@ -124,8 +125,8 @@ async fn raw(
         let expected = Expected {
             name: name.clone(),
             type_: "example.com/raw".to_owned(),
-            labels: strings(&[("source", "raw"), ("scope", scope.flag())]),
-            annotations: strings(&[("example.com/assembled", "by hand")]),
+            labels: map(&[("source", "raw"), ("scope", scope.flag())]),
+            annotations: map(&[("example.com/assembled", "by hand")]),
             data: data.into_iter().collect(),
         };
         applied.push(Applied {
@@ -144,8 +145,8 @@ async fn merge(
     ctx: &TestContext,
     cert: &str,
     work: &std::path::Path,
-    creator: Cli,
-    merger: Cli,
+    creator: Kubeseal,
+    merger: Kubeseal,
     scope: Scope,
 ) -> anyhow::Result<Applied> {
     let ns = ctx.namespace.as_str();
@@ -188,17 +189,17 @@ data:
         format,
     ]
     .concat();
-    let stdout = cli::run_ok(creator, ctx.cluster, &args, &first).await?;
+    let stdout = creator.run_ok(ctx.cluster, &args, &first).await?;
     ensure!(stdout.is_empty(), "{what}: -w printed {stdout:?}");
 
-    let mut annotations = strings(&[("example.com/second", merger.tag())]);
+    let mut annotations = map(&[("example.com/second", merger.tag())]);
     if let Some((k, v)) = scope.annotation() {
         annotations.insert(k.to_owned(), v.to_owned());
     }
     let second = Secret {
         metadata: ObjectMeta {
             name: Some("merge-input".to_owned()),
-            labels: Some(strings(&[("merged-by", merger.tag())])),
+            labels: Some(map(&[("merged-by", merger.tag())])),
             annotations: Some(annotations),
             ..Default::default()
         },
@@ -207,7 +208,7 @@ data:
                 .into_iter()
                 .collect(),
         ),
-        string_data: Some(strings(&[("second", "second ☃"), ("shared", "new")])),
+        string_data: Some(map(&[("second", "second ☃"), ("shared", "new")])),
         ..Default::default()
     };
     let mut second = serde_json::to_value(&second)?;
@@ -225,13 +226,9 @@ data:
         format,
     ]
     .concat();
-    let stdout = cli::run_ok(
-        merger,
-        ctx.cluster,
-        &args,
-        &serde_json::to_string_pretty(&second)?,
-    )
-    .await?;
+    let stdout = merger
+        .run_ok(ctx.cluster, &args, &serde_json::to_string_pretty(&second)?)
+        .await?;
     ensure!(stdout.is_empty(), "{what}: printed {stdout:?}");
     let manifest = std::fs::read_to_string(&file)?;
     if yaml {
@@ -244,7 +241,7 @@ data:
             .with_context(|| format!("{what}: not JSON:\n{manifest}"))?;
     }
 
-    let mut annotations = strings(&[
+    let mut annotations = map(&[
         ("example.com/first", creator.tag()),
         ("example.com/second", merger.tag()),
     ]);
@@ -254,7 +251,7 @@ data:
     let expected = Expected {
         name,
         type_: "example.com/merge".to_owned(),
-        labels: strings(&[
+        labels: map(&[
             ("app", "merge"),
             ("created-by", creator.tag()),
             ("merged-by", merger.tag()),
@@ -274,18 +271,15 @@ data:
     })
 }
 
-async fn matrix(which: Impl) -> anyhow::Result<()> {
-    let Some(ctx) = TestContext::new(&format!("imx-raw-{}", which.tag())).await? else {
-        return Ok(());
-    };
+async fn matrix(ctx: TestContext, which: Impl) -> anyhow::Result<()> {
     let ctl = ControllerUnderTest::start(&ctx, which).await?;
     let work = work_dir(&ctx)?;
     let cert = fetch_cert_with_both(&ctx, &ctl, &work).await?;
     let cert = cert.to_string_lossy().into_owned();
 
     let mut applied = raw(&ctx, &cert, &work).await?;
-    for creator in Cli::ALL {
-        for merger in Cli::ALL {
+    for creator in Kubeseal::ALL {
+        for merger in Kubeseal::ALL {
             for scope in Scope::ALL {
                 applied.push(merge(&ctx, &cert, &work, creator, merger, scope).await?);
             }
@@ -305,7 +299,7 @@ async fn matrix(which: Impl) -> anyhow::Result<()> {
     // --recovery-unseal with the controller's key backup (a List), by both CLIs.
     let backup = key_backup(&ctx, &work).await?;
     for a in &applied {
-        for c in Cli::ALL {
+        for c in Kubeseal::ALL {
             let secret = recovery_unseal(&ctx, c, &backup, &a.manifest).await?;
             compare(&secret, &a.expected, None).with_context(|| {
                 format!(
@@ -320,12 +314,12 @@ async fn matrix(which: Impl) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn raw_merge_into_and_recovery_unseal_with_our_controller() -> anyhow::Result<()> {
-    matrix(Impl::Ours).await
-}
+e2e_test!(
+    raw_merge_into_and_recovery_unseal_with_our_controller,
+    |ctx| matrix(ctx, Impl::Ours)
+);
 
-#[tokio::test]
-async fn raw_merge_into_and_recovery_unseal_with_bitnami_controller() -> anyhow::Result<()> {
-    matrix(Impl::Bitnami).await
-}
+e2e_test!(
+    raw_merge_into_and_recovery_unseal_with_bitnami_controller,
+    |ctx| matrix(ctx, Impl::Bitnami)
+);

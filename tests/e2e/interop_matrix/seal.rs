@@ -7,11 +7,12 @@ use anyhow::{Context as _, ensure};
 use sealed_secrets_test_support::TestContext;
 use serde_json::Value;
 
-use super::cli::{self, Cli};
 use super::harness::{
-    ControllerUnderTest, Expected, Impl, Scope, apply, bytes, cluster_args, compare,
-    fetch_cert_with_both, key_backup, recovery_unseal, strings, wait_secret_exactly, work_dir,
+    ControllerUnderTest, Expected, Impl, Scope, apply, bytes, compare, fetch_cert_with_both,
+    key_backup, recovery_unseal, wait_secret_exactly, work_dir,
 };
+use crate::support::kubeseal::{Kubeseal, cluster_args};
+use crate::support::{e2e_test, map};
 use sealed_secrets::names::KEY_HINT_ANNOTATION;
 
 /// Not valid UTF-8 (0xc3 0x28), with NUL, 0xff and a newline.
@@ -51,7 +52,7 @@ stringData:
   empty: \"\"
 "
     );
-    let mut annotations = strings(&[
+    let mut annotations = map(&[
         ("example.com/owner", "team <a&b>"),
         ("example.com/config", "{\"k\": [1, 2]}"),
         ("example.com/multi-line", "line one\nline two"),
@@ -62,7 +63,7 @@ stringData:
     let expected = Expected {
         name: name.to_owned(),
         type_: "example.com/interop".to_owned(),
-        labels: strings(&[
+        labels: map(&[
             ("app.kubernetes.io/name", "interop"),
             ("app.kubernetes.io/part-of", "matrix"),
             ("tier", "backend"),
@@ -81,7 +82,7 @@ stringData:
 
 /// One sealed input: what a CLI printed for it.
 struct Sealed {
-    cli: Cli,
+    cli: Kubeseal,
     scope: Scope,
     expected: Expected,
     /// `-o yaml` (applied to the cluster).
@@ -152,10 +153,7 @@ fn name_of(doc: &Value) -> String {
         .to_owned()
 }
 
-async fn matrix(which: Impl) -> anyhow::Result<()> {
-    let Some(ctx) = TestContext::new(&format!("imx-seal-{}", which.tag())).await? else {
-        return Ok(());
-    };
+async fn matrix(ctx: TestContext, which: Impl) -> anyhow::Result<()> {
     let ctl = ControllerUnderTest::start(&ctx, which).await?;
     let ns = ctx.namespace.as_str();
     let work = work_dir(&ctx)?;
@@ -168,15 +166,17 @@ async fn matrix(which: Impl) -> anyhow::Result<()> {
 
     // Seal with --cert, every CLI and scope; apply the YAML output.
     let mut sealed = Vec::new();
-    for cli in Cli::ALL {
+    for cli in Kubeseal::ALL {
         for scope in Scope::ALL {
             let name = format!("{}-{}", cli.tag(), scope.flag());
             let (secret, expected) = input(ns, &name, scope);
             let args = ["--cert", cert.as_str(), "--scope", scope.flag(), "-o"];
-            let yaml =
-                cli::run_ok(cli, ctx.cluster, &[&args[..], &["yaml"]].concat(), &secret).await?;
-            let json =
-                cli::run_ok(cli, ctx.cluster, &[&args[..], &["json"]].concat(), &secret).await?;
+            let yaml = cli
+                .run_ok(ctx.cluster, &[&args[..], &["yaml"]].concat(), &secret)
+                .await?;
+            let json = cli
+                .run_ok(ctx.cluster, &[&args[..], &["json"]].concat(), &secret)
+                .await?;
             let json: Value = serde_json::from_str(&json)
                 .with_context(|| format!("{} kubeseal -o json printed\n{json}", cli.tag()))?;
             apply(&ctx, &yaml).await?;
@@ -199,7 +199,7 @@ async fn matrix(which: Impl) -> anyhow::Result<()> {
     for scope in Scope::ALL {
         let (secret, _) = input(ns, "same-input", scope);
         let mut shapes = Vec::new();
-        for cli in Cli::ALL {
+        for cli in Kubeseal::ALL {
             let args = [
                 "--cert",
                 cert.as_str(),
@@ -208,7 +208,7 @@ async fn matrix(which: Impl) -> anyhow::Result<()> {
                 "-o",
                 "json",
             ];
-            let out = cli::run_ok(cli, ctx.cluster, &args, &secret).await?;
+            let out = cli.run_ok(ctx.cluster, &args, &secret).await?;
             shapes.push(shape(&serde_json::from_str(&out)?));
         }
         ensure!(
@@ -224,17 +224,17 @@ async fn matrix(which: Impl) -> anyhow::Result<()> {
     // (sealer, scope, variant) -> (exit 0, first stderr line) per validator.
     type Verdicts<'a> = BTreeMap<(&'a str, &'a str, Variant), Vec<(bool, String)>>;
     let mut verdicts = Verdicts::new();
-    for validator in Cli::ALL {
+    for validator in Kubeseal::ALL {
         for s in &sealed {
             for variant in [Variant::AsSealed, Variant::Renamed, Variant::Moved] {
                 let doc = variant.apply(&s.json);
-                let out = cli::run(
-                    validator,
-                    ctx.cluster,
-                    &[&cluster[..], &["--validate"]].concat(),
-                    &serde_json::to_string_pretty(&doc)?,
-                )
-                .await?;
+                let out = validator
+                    .run(
+                        ctx.cluster,
+                        &[&cluster[..], &["--validate"]].concat(),
+                        &serde_json::to_string_pretty(&doc)?,
+                    )
+                    .await?;
                 let what = format!(
                     "{} kubeseal --validate of a {} SealedSecret by {} kubeseal, {variant:?}",
                     validator.tag(),
@@ -270,7 +270,7 @@ async fn matrix(which: Impl) -> anyhow::Result<()> {
 
     // --validate of several documents: a YAML stream and a JSON stream, all valid, then with one bad
     // document in the middle (a renamed strict SealedSecret).
-    for sealer in Cli::ALL {
+    for sealer in Kubeseal::ALL {
         let mine: Vec<&Sealed> = sealed.iter().filter(|s| s.cli == sealer).collect();
         let bad = Variant::Renamed.apply(&mine[0].json);
         let bad_name = name_of(&bad);
@@ -307,10 +307,10 @@ async fn matrix(which: Impl) -> anyhow::Result<()> {
             ("YAML", file("bad", "yaml", &yaml_bad)?),
             ("JSON", file("bad", "json", &json_bad)?),
         ];
-        for validator in Cli::ALL {
+        for validator in Kubeseal::ALL {
             for (what, path) in &valid {
                 let args = [&cluster[..], &["--validate", "-f", path]].concat();
-                let out = cli::run(validator, ctx.cluster, &args, "").await?;
+                let out = validator.run(ctx.cluster, &args, "").await?;
                 ensure!(
                     out.ok,
                     "{} kubeseal --validate of a valid {what} file by {} kubeseal: {out:?}",
@@ -320,7 +320,7 @@ async fn matrix(which: Impl) -> anyhow::Result<()> {
             }
             for (what, path) in &invalid {
                 let args = [&cluster[..], &["--validate", "-f", path]].concat();
-                let out = cli::run(validator, ctx.cluster, &args, "").await?;
+                let out = validator.run(ctx.cluster, &args, "").await?;
                 ensure!(
                     !out.ok
                         && out.error_line()
@@ -334,10 +334,10 @@ async fn matrix(which: Impl) -> anyhow::Result<()> {
 
         // --re-encrypt -f FILE (no -w) of the YAML stream, by the other CLI: the file is rewritten in
         // place with all three documents, in order, and both CLIs validate it.
-        let re = if sealer == Cli::Ours {
-            Cli::Bitnami
+        let re = if sealer == Kubeseal::Ours {
+            Kubeseal::Bitnami
         } else {
-            Cli::Ours
+            Kubeseal::Ours
         };
         let path = work.join(format!("re-encrypt-{}-by-{}.yaml", sealer.tag(), re.tag()));
         std::fs::write(&path, &yaml_ok)?;
@@ -347,13 +347,13 @@ async fn matrix(which: Impl) -> anyhow::Result<()> {
             re.tag(),
             sealer.tag()
         );
-        let stdout = cli::run_ok(
-            re,
-            ctx.cluster,
-            &[&cluster[..], &["--re-encrypt", "-f", &path_arg]].concat(),
-            "",
-        )
-        .await?;
+        let stdout = re
+            .run_ok(
+                ctx.cluster,
+                &[&cluster[..], &["--re-encrypt", "-f", &path_arg]].concat(),
+                "",
+            )
+            .await?;
         ensure!(stdout.is_empty(), "{what}: printed {stdout:?}");
         let rewritten = std::fs::read_to_string(&path)?;
         let names: Vec<&str> = rewritten
@@ -368,15 +368,15 @@ async fn matrix(which: Impl) -> anyhow::Result<()> {
                 && rewritten != yaml_ok,
             "{what}: the file is now\n{rewritten}"
         );
-        for validator in Cli::ALL {
-            cli::run_ok(
-                validator,
-                ctx.cluster,
-                &[&cluster[..], &["--validate", "-f", &path_arg]].concat(),
-                "",
-            )
-            .await
-            .with_context(|| format!("{what}: {} kubeseal --validate", validator.tag()))?;
+        for validator in Kubeseal::ALL {
+            validator
+                .run_ok(
+                    ctx.cluster,
+                    &[&cluster[..], &["--validate", "-f", &path_arg]].concat(),
+                    "",
+                )
+                .await
+                .with_context(|| format!("{what}: {} kubeseal --validate", validator.tag()))?;
         }
     }
 
@@ -414,12 +414,12 @@ async fn matrix(which: Impl) -> anyhow::Result<()> {
             ),
         ] {
             let args = [&cluster[..], &[op]].concat();
-            let ours = cli::run(Cli::Ours, ctx.cluster, &args, input).await?;
+            let ours = Kubeseal::Ours.run(ctx.cluster, &args, input).await?;
             ensure!(
                 !ours.ok && ours.stdout.is_empty() && ours.error_line().starts_with(prefix),
                 "our kubeseal {op} of {what}: {ours:?}"
             );
-            let upstream = cli::run(Cli::Bitnami, ctx.cluster, &args, input).await?;
+            let upstream = Kubeseal::Bitnami.run(ctx.cluster, &args, input).await?;
             ensure!(
                 upstream.ok != upstream_fails && upstream.stdout.is_empty(),
                 "Bitnami's kubeseal {op} of {what}: {upstream:?}"
@@ -440,14 +440,14 @@ async fn matrix(which: Impl) -> anyhow::Result<()> {
     let mut failures = Vec::new();
     for s in &sealed {
         let mut shapes = Vec::new();
-        for re in Cli::ALL {
+        for re in Kubeseal::ALL {
             match re_encrypt(&ctx, &cluster, &backup, which, re, s).await {
                 Ok(shape) => shapes.push(shape),
                 Err(e) => failures.push(format!("{e:#}")),
             }
         }
-        let same_prediction = expected_template(which, Cli::Ours, &s.json)
-            == expected_template(which, Cli::Bitnami, &s.json);
+        let same_prediction = expected_template(which, Kubeseal::Ours, &s.json)
+            == expected_template(which, Kubeseal::Bitnami, &s.json);
         if same_prediction && shapes.len() == 2 && shapes[0] != shapes[1] {
             failures.push(format!(
                 "--re-encrypt of {}: our kubeseal printed\n{:#}\nBitnami's printed\n{:#}",
@@ -472,11 +472,11 @@ async fn matrix(which: Impl) -> anyhow::Result<()> {
 /// labels and annotations are lost: upstream behaviour, documented in docs/controller.md (difference 6).
 /// Our kubeseal leaves its key hint (docs/compatibility.md K11) out of the request; Bitnami's kubeseal
 /// sends the input as it is, so the hint of a SealedSecret made by our kubeseal lands in the template.
-fn expected_template(which: Impl, re: Cli, sealed: &Value) -> Value {
+fn expected_template(which: Impl, re: Kubeseal, sealed: &Value) -> Value {
     let mut template = sealed["spec"]["template"].clone();
     if which == Impl::Bitnami {
         let mut sent = sealed["metadata"].clone();
-        if re == Cli::Ours
+        if re == Kubeseal::Ours
             && let Some(Value::Object(meta)) = Some(&mut sent)
             && let Some(Value::Object(annotations)) = meta.get_mut("annotations")
         {
@@ -498,7 +498,7 @@ async fn re_encrypt(
     cluster: &[&str],
     backup: &std::path::Path,
     which: Impl,
-    re: Cli,
+    re: Kubeseal,
     s: &Sealed,
 ) -> anyhow::Result<Value> {
     let what = format!(
@@ -507,13 +507,13 @@ async fn re_encrypt(
         s.scope.flag(),
         s.cli.tag()
     );
-    let out = cli::run_ok(
-        re,
-        ctx.cluster,
-        &[cluster, &["--re-encrypt", "-o", "json"]].concat(),
-        &serde_json::to_string_pretty(&s.json)?,
-    )
-    .await?;
+    let out = re
+        .run_ok(
+            ctx.cluster,
+            &[cluster, &["--re-encrypt", "-o", "json"]].concat(),
+            &serde_json::to_string_pretty(&s.json)?,
+        )
+        .await?;
     let doc: Value =
         serde_json::from_str(&out).with_context(|| format!("{what}: printed\n{out}"))?;
     ensure!(
@@ -559,7 +559,7 @@ async fn re_encrypt(
         "{what}: ciphertexts not renewed"
     );
     let text = serde_json::to_string_pretty(&doc)?;
-    cli::run_ok(re, ctx.cluster, &[cluster, &["--validate"]].concat(), &text)
+    re.run_ok(ctx.cluster, &[cluster, &["--validate"]].concat(), &text)
         .await
         .with_context(|| format!("{what}: the result does not validate"))?;
     let map = |v: &Value| -> BTreeMap<String, String> {
@@ -570,7 +570,7 @@ async fn re_encrypt(
         annotations: map(&template["metadata"]["annotations"]),
         ..s.expected.clone()
     };
-    for recoverer in Cli::ALL {
+    for recoverer in Kubeseal::ALL {
         let secret = recovery_unseal(ctx, recoverer, backup, &text).await?;
         compare(&secret, &expected, None).with_context(|| {
             format!(
@@ -582,12 +582,11 @@ async fn re_encrypt(
     Ok(shape(&doc))
 }
 
-#[tokio::test]
-async fn seal_fetch_validate_re_encrypt_with_our_controller() -> anyhow::Result<()> {
-    matrix(Impl::Ours).await
-}
+e2e_test!(seal_fetch_validate_re_encrypt_with_our_controller, |ctx| {
+    matrix(ctx, Impl::Ours)
+});
 
-#[tokio::test]
-async fn seal_fetch_validate_re_encrypt_with_bitnami_controller() -> anyhow::Result<()> {
-    matrix(Impl::Bitnami).await
-}
+e2e_test!(
+    seal_fetch_validate_re_encrypt_with_bitnami_controller,
+    |ctx| matrix(ctx, Impl::Bitnami)
+);

@@ -1,35 +1,24 @@
-//! What both migration directions share: the objects to seal, both kubeseals, snapshots of key Secrets and
-//! unsealed Secrets, and kstatus as Flux computes it.
+//! What both migration directions share: the objects to seal (with either kubeseal), snapshots of key Secrets
+//! and unsealed Secrets, and the checks of both.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::sync::OnceLock;
 
-use anyhow::{Context as _, anyhow, bail, ensure};
+use anyhow::{Context as _, ensure};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::ListParams;
 use sealed_secrets::SealedSecret;
 use sealed_secrets::keys::Certificate;
-use sealed_secrets_test_support::bitnami::{self, CONTROLLER_PORT_NAME, CONTROLLER_SERVICE};
-use sealed_secrets_test_support::process::workspace_binary;
-use sealed_secrets_test_support::{TestContext, proxy};
-use tokio::io::AsyncWriteExt as _;
+use sealed_secrets::names::INTEGRITY_ANNOTATION;
+use sealed_secrets_test_support::TestContext;
+use sealed_secrets_test_support::unique::unique_name;
 
-use super::support::{
-    INTEGRITY_ANNOTATION, create, data, user_annotations, wait_sealed, wait_secret,
-};
+use crate::support::controller::{parse_cert, served_cert_pem};
+use crate::support::kubeseal::{Kubeseal, against_cluster, cluster_args};
+use crate::support::map;
+use crate::support::sealed::{create, integrity, moved, string_data, user_annotations};
 pub use sealed_secrets::names::KEY_LABEL;
-
-/// Which kubeseal seals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cli {
-    /// Bitnami's kubeseal v0.36.6.
-    Bitnami,
-    /// Ours (writes the key-hint annotation).
-    Ours,
-}
 
 /// One Secret to seal: its name, scope, template metadata and values.
 #[derive(Debug, Clone)]
@@ -59,12 +48,7 @@ impl Case {
             annotations: BTreeMap::new(),
             data: keys
                 .iter()
-                .map(|k| {
-                    (
-                        (*k).to_owned(),
-                        sealed_secrets_test_support::context::unique_name(&format!("v-{k}")),
-                    )
-                })
+                .map(|k| ((*k).to_owned(), unique_name(&format!("v-{k}"))))
                 .collect(),
         }
     }
@@ -77,8 +61,8 @@ impl Case {
         annotations: &[(&str, &str)],
     ) -> Case {
         self.type_ = Some(type_);
-        self.labels = pairs(labels);
-        self.annotations = pairs(annotations);
+        self.labels = map(labels);
+        self.annotations = map(annotations);
         self
     }
 
@@ -101,63 +85,6 @@ impl Case {
     }
 }
 
-/// `[(k, v)]` as a map.
-pub fn pairs(p: &[(&str, &str)]) -> BTreeMap<String, String> {
-    p.iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
-}
-
-/// Our kubeseal binary, built on first use if it is missing.
-fn our_kubeseal_binary() -> anyhow::Result<PathBuf> {
-    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let path = workspace_binary("kubeseal");
-            if !path.exists() {
-                let status = std::process::Command::new(
-                    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
-                )
-                .args(["build", "-p", "kubeseal", "--bin", "kubeseal"])
-                .current_dir(sealed_secrets_test_support::cluster::repo_root())
-                .status()
-                .map_err(|e| format!("running cargo build: {e}"))?;
-                if !status.success() {
-                    return Err(format!("cargo build -p kubeseal failed: {status}"));
-                }
-            }
-            Ok(path)
-        })
-        .clone()
-        .map_err(|e| anyhow!(e))
-}
-
-/// Runs our kubeseal with no ambient configuration; its stdout, or an error quoting stderr.
-async fn our_kubeseal(args: &[&str], stdin: &str) -> anyhow::Result<String> {
-    let mut child = tokio::process::Command::new(our_kubeseal_binary()?)
-        .args(args)
-        .env_remove("KUBECONFIG")
-        .env_remove("SEALED_SECRETS_CERT")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("starting our kubeseal")?;
-    if let Some(mut input) = child.stdin.take() {
-        input.write_all(stdin.as_bytes()).await?;
-    }
-    let out = child.wait_with_output().await?;
-    if !out.status.success() {
-        bail!(
-            "kubeseal {args:?} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
 /// Where kubeseal gets the certificate from.
 pub enum CertSource<'a> {
     /// `--cert FILE` (offline, as CI pipelines seal).
@@ -170,32 +97,20 @@ pub enum CertSource<'a> {
 /// Seals `case` with `cli` and creates the SealedSecret in the test's namespace.
 pub async fn seal_and_create(
     ctx: &TestContext,
-    cli: Cli,
+    cli: Kubeseal,
     cert: &CertSource<'_>,
     case: &Case,
 ) -> anyhow::Result<SealedSecret> {
-    let ns = ctx.namespace.as_str();
-    let kubeconfig = ctx.cluster.kubeconfig.to_string_lossy().into_owned();
-    let cert_file;
-    let mut args: Vec<&str> = match cert {
-        CertSource::File(path) => {
-            cert_file = path.to_string_lossy().into_owned();
-            vec!["--cert", cert_file.as_str()]
-        }
-        CertSource::Cluster => vec![
-            "--kubeconfig",
-            kubeconfig.as_str(),
-            "--controller-namespace",
-            ns,
-        ],
+    let mut args = match cert {
+        CertSource::File(path) => vec!["--cert".to_owned(), path.to_string_lossy().into_owned()],
+        CertSource::Cluster => cluster_args(ctx),
     };
-    args.extend(["--scope", case.scope, "-o", "json"]);
-    let input = case.input(ns);
-    let out = match cli {
-        Cli::Bitnami => bitnami::kubeseal(ctx.cluster, &args, &input).await,
-        Cli::Ours => our_kubeseal(&args, &input).await,
-    }
-    .with_context(|| format!("{cli:?} kubeseal sealing {}", case.name))?;
+    args.extend(["--scope", case.scope, "-o", "json"].map(str::to_owned));
+    let input = case.input(&ctx.namespace);
+    let out = cli
+        .run_ok(ctx.cluster, &args, &input)
+        .await
+        .with_context(|| format!("{cli:?} kubeseal sealing {}", case.name))?;
     let sealed: SealedSecret = serde_json::from_str(&out)
         .with_context(|| format!("{cli:?} kubeseal output for {}: {out}", case.name))?;
     create(&ctx.client, &sealed)
@@ -205,23 +120,7 @@ pub async fn seal_and_create(
 
 /// The certificate served at `/v1/cert.pem` through the service proxy (whichever controller is behind it).
 pub async fn cert_through_proxy(ctx: &TestContext) -> anyhow::Result<Certificate> {
-    let pem = proxy::proxy_get(
-        &ctx.client,
-        &ctx.namespace,
-        CONTROLLER_SERVICE,
-        CONTROLLER_PORT_NAME,
-        "/v1/cert.pem",
-    )
-    .await?;
-    first_cert(pem.as_bytes())
-}
-
-/// The first certificate of a PEM chain.
-pub fn first_cert(pem: &[u8]) -> anyhow::Result<Certificate> {
-    Certificate::parse_pem_chain(pem)?
-        .into_iter()
-        .next()
-        .context("no certificate in PEM")
+    parse_cert(served_cert_pem(ctx).await?.as_bytes())
 }
 
 /// Writes `cert` to a file under the run's state dir (for `--cert`).
@@ -262,7 +161,7 @@ pub async fn key_secrets(ctx: &TestContext) -> anyhow::Result<Vec<KeySecret>> {
             .as_ref()
             .and_then(|d| d.get("tls.crt"))
             .with_context(|| format!("key Secret {name} without tls.crt"))?;
-        let fingerprint = first_cert(&crt.0)?
+        let fingerprint = parse_cert(&crt.0)?
             .public_key()?
             .fingerprint()
             .as_str()
@@ -318,15 +217,10 @@ impl SecretState {
         SecretState {
             uid: secret.metadata.uid.clone().unwrap_or_default(),
             resource_version: secret.metadata.resource_version.clone().unwrap_or_default(),
-            integrity: secret
-                .metadata
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get(INTEGRITY_ANNOTATION))
-                .cloned(),
+            integrity: integrity(secret).cloned(),
             content: SecretContent {
                 type_: secret.type_.clone(),
-                data: data(secret),
+                data: string_data(secret),
                 labels: secret.metadata.labels.clone().unwrap_or_default(),
                 annotations: user_annotations(secret).unwrap_or_default(),
                 owners: secret.metadata.owner_references.clone().unwrap_or_default(),
@@ -345,10 +239,10 @@ pub async fn wait_secret_state<F>(
 where
     F: Fn(&SecretState) -> bool,
 {
-    let secret = wait_secret(&ctx.client, &ctx.namespace, name, what, |s| {
-        check(&SecretState::of(s))
-    })
-    .await?;
+    let secret = ctx
+        .secret(name)
+        .wait(what, |s| Ok(check(&SecretState::of(s))))
+        .await?;
     Ok(SecretState::of(&secret))
 }
 
@@ -416,64 +310,20 @@ pub async fn wait_synced(
     } else {
         "Synced=True for its generation"
     };
-    wait_sealed(&ctx.client, &ctx.namespace, name, what, |ss| {
-        let status = ss.status.as_ref();
-        let observed = status.and_then(|s| s.observed_generation) == ss.metadata.generation;
-        let is_true = |t: &str| {
-            status
-                .and_then(|s| s.conditions.as_ref())
-                .into_iter()
-                .flatten()
-                .any(|c| c.type_ == t && c.status == "True")
-        };
-        Ok(observed && is_true("Synced") && (!by_ours || is_true("Ready")))
-    })
-    .await
-}
-
-/// kstatus (`sigs.k8s.io/cli-utils/pkg/kstatus/status.Compute`, what Flux's health checks use) for a
-/// SealedSecret: deletion → Terminating; `status.observedGeneration` present and stale → InProgress;
-/// `Reconciling=True` → InProgress; `Stalled=True` → Failed; bitnami.com has no kind-specific rule, so a
-/// `Ready` condition decides (True → Current, False/Unknown → InProgress), and without one the resource is
-/// Current ("the absence of any known conditions means the resource is current").
-///
-/// This differs from `support::kstatus`, which maps a status without `Ready` to InProgress: Bitnami's status
-/// (only `Synced`) is Current for Flux.
-pub fn kstatus_compute(ss: &SealedSecret) -> &'static str {
-    if ss.metadata.deletion_timestamp.is_some() {
-        return "Terminating";
-    }
-    let status = ss.status.as_ref();
-    if let (Some(generation), Some(observed)) = (
-        ss.metadata.generation,
-        status.and_then(|s| s.observed_generation),
-    ) && generation != observed
-    {
-        return "InProgress";
-    }
-    let conditions: Vec<_> = status
-        .and_then(|s| s.conditions.as_ref())
-        .into_iter()
-        .flatten()
-        .collect();
-    for c in &conditions {
-        if c.type_ == "Reconciling" && c.status == "True" {
-            return "InProgress";
-        }
-        if c.type_ == "Stalled" && c.status == "True" {
-            return "Failed";
-        }
-    }
-    for c in &conditions {
-        if c.type_ == "Ready" {
-            match c.status.as_str() {
-                "True" => return "Current",
-                "False" | "Unknown" => return "InProgress",
-                _ => {}
-            }
-        }
-    }
-    "Current"
+    ctx.sealed_secret(name)
+        .wait(what, |ss| {
+            let status = ss.status.as_ref();
+            let observed = status.and_then(|s| s.observed_generation) == ss.metadata.generation;
+            let is_true = |t: &str| {
+                status
+                    .and_then(|s| s.conditions.as_ref())
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c.type_ == t && c.status == "True")
+            };
+            Ok(observed && is_true("Synced") && (!by_ours || is_true("Ready")))
+        })
+        .await
 }
 
 /// The current time as `--key-cutoff-time` wants it (RFC 1123 with a numeric zone, what `date -R` prints).
@@ -497,9 +347,7 @@ pub async fn next_second() {
 pub fn as_committed(sealed: &SealedSecret) -> anyhow::Result<String> {
     let name = sealed.metadata.name.clone().unwrap_or_default();
     let ns = sealed.metadata.namespace.clone().unwrap_or_default();
-    Ok(serde_json::to_string(&super::support::moved(
-        sealed, &ns, &name,
-    ))?)
+    Ok(serde_json::to_string(&moved(sealed, &ns, &name))?)
 }
 
 /// Runs our kubeseal on `stdin` with the controller behind the service proxy (`--re-encrypt`, `--validate`).
@@ -508,15 +356,9 @@ pub async fn our_kubeseal_cluster(
     args: &[&str],
     stdin: &str,
 ) -> anyhow::Result<String> {
-    let kubeconfig = ctx.cluster.kubeconfig.to_string_lossy().into_owned();
-    let mut all = vec![
-        "--kubeconfig",
-        kubeconfig.as_str(),
-        "--controller-namespace",
-        ctx.namespace.as_str(),
-    ];
-    all.extend_from_slice(args);
-    our_kubeseal(&all, stdin).await
+    Kubeseal::Ours
+        .run_ok(ctx.cluster, &against_cluster(ctx, args), stdin)
+        .await
 }
 
 /// Checks that every key Secret has the format both controllers write and read: generateName

@@ -13,9 +13,3 @@ mod bitnami_to_ours;
 mod helpers;
 mod ours_to_bitnami;
 mod overlap;
-
-/// The controller tests' helpers (our controller under its restricted identity, waits, Argo CD's health rule),
-/// shared by path.
-#[path = "../controller/support.rs"]
-#[allow(dead_code, clippy::duplicate_mod)]
-mod support;
