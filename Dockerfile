@@ -3,7 +3,7 @@
 #   docker build --build-arg VERSION=$(cargo metadata ...) -t sealed-secrets-rs/controller .
 # `make image` builds the same image without Docker (scripts/image.sh): it lays out the same root filesystem with
 # scripts/image-rootfs.sh and applies the final stage below (USER, EXPOSE, ENTRYPOINT, LABEL), so this file is the
-# one source of truth for both; tests/image checks that they agree.
+# one source of truth for both; scripts/check-image.py (run by make test) checks that they agree.
 # Build stage: static musl binaries (aws-lc-rs builds its C code with the musl toolchain).
 FROM rust:1.89-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends musl-tools cmake clang ca-certificates \

@@ -49,17 +49,4 @@ pub async fn get(addr: SocketAddr) -> anyhow::Result<String> {
 }
 
 /// The sum of a metric over its label sets (0 when absent).
-pub fn value(text: &str, name: &str) -> f64 {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let rest = l.strip_prefix(name)?;
-            let value = match rest.chars().next()? {
-                ' ' => rest.trim(),
-                '{' => rest.rsplit_once('}')?.1.trim(),
-                _ => return None,
-            };
-            value.split_whitespace().next()?.parse::<f64>().ok()
-        })
-        .sum()
-}
+pub use sealed_secrets_test_support::metrics::metric_value as value;
