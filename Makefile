@@ -5,7 +5,7 @@ CARGO ?= cargo
 CACHE_DIR ?= $(HOME)/.cache/sealed-secrets-rs
 export SSRS_CACHE_DIR := $(CACHE_DIR)
 
-.PHONY: all build test test-unit test-backends test-python test-e2e bench bench-library bench-kubeseal bench-controller demo demo-process image cluster-up cluster-down manifests check-manifests fuzz fmt lint audit template-oracle check-structure
+.PHONY: all build test test-unit test-backends test-python test-e2e test-node test-image bench bench-library bench-kubeseal bench-controller demo demo-process image cluster-up cluster-down manifests check-manifests fuzz fmt lint audit template-oracle check-structure
 
 all: build
 
@@ -13,8 +13,9 @@ build:
 	$(CARGO) build --workspace --release
 
 ## ---- tests -------------------------------------------------------------------------------------
-# make test = unit tests (both crypto backends) + CLI tests + end-to-end tests on a real control plane.
-test: check-manifests check-structure test-unit test-backends test-python test-e2e
+# make test = unit tests (both crypto backends) + CLI tests + end-to-end tests on a real control plane + the image and
+# manifests as Pods on a real node.
+test: check-manifests check-structure test-unit test-backends test-python test-e2e test-node
 
 test-unit:
 	$(CARGO) test --workspace --exclude sealed-secrets-e2e
@@ -33,6 +34,15 @@ test-python:
 # Pass a test filter with E2E_FILTER=smoke::rbac. See docs/testing.md.
 test-e2e: testbin
 	CARGO=$(CARGO) scripts/test-e2e.sh $(E2E_FILTER)
+
+# The image (checked against the Dockerfile) and the shipped manifests as real Pods on a real node (kubelet +
+# containerd + runc): tests/e2e/node, one at a time. NODE_FILTER=failover narrows them.
+test-node: testbin
+	CARGO=$(CARGO) scripts/test-node.sh $(NODE_FILTER)
+
+# The image alone: built, checked against the Dockerfile, failure modes of the build.
+test-image: testbin
+	CARGO=$(CARGO) scripts/test-image.sh
 
 ## ---- control plane -----------------------------------------------------------------------------
 .PHONY: testbin

@@ -7,5 +7,6 @@ mod controller;
 mod interop_matrix;
 mod kubeseal;
 mod migration;
+mod node;
 mod smoke;
 mod support;

@@ -110,6 +110,21 @@ impl TestContext {
     }
 }
 
+impl TestContext {
+    /// An admin client that answers every error at once. kube's client retries 429, 503 and 504 answers by
+    /// default, which would hide an eviction the disruption budget refuses or a moment when a Service has no
+    /// ready endpoint.
+    pub async fn client_without_retries(&self) -> anyhow::Result<Client> {
+        let kubeconfig = Kubeconfig::read_from(&self.cluster.kubeconfig)
+            .with_context(|| format!("reading kubeconfig {}", self.cluster.kubeconfig.display()))?;
+        let mut config =
+            Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
+        config.default_namespace = self.namespace.clone();
+        config.default_retry = false;
+        Client::try_from(config).context("building a Kubernetes client")
+    }
+}
+
 /// A client for a kubeconfig file, optionally with a different default namespace.
 pub async fn client_from_kubeconfig(
     path: &std::path::Path,

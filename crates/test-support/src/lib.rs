@@ -27,7 +27,7 @@
 //! kubeconfigs and in-cluster files), [`process`] (processes with captured logs, one-shot commands, this
 //! workspace's binaries built if missing), [`proxy`] (Services backed by local processes, reached through the
 //! API server's service proxy; the controller's Service), [`bitnami`] (Bitnami's controller), [`metrics`]
-//! (reading `/metrics`), [`http_backend`] (a tiny HTTP server for proxy tests), [`wait`] (polling, waiting for
+//! (reading `/metrics`), [`node`] (the real node: images, containers), [`http_backend`] (a tiny HTTP server for proxy tests), [`wait`] (polling, waiting for
 //! objects) and [`unique`] (names).
 
 pub mod bitnami;
@@ -38,6 +38,7 @@ pub mod identity;
 pub mod kubectl;
 pub mod manifests;
 pub mod metrics;
+pub mod node;
 pub mod process;
 pub mod proxy;
 pub mod unique;

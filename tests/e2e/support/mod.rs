@@ -8,6 +8,7 @@
 //! - [`sealed`]: Secrets to seal ([`sealed::SecretFixture`]), sealing and SealedSecret helpers;
 //! - [`health`]: the status as Argo CD and kstatus (Flux) read it;
 //! - [`events`]: the Events about an object;
+//! - [`deployment`]: the shipped manifests installed on the real node (the node tests);
 //! - [`raw_http`]: one HTTP/1.1 request to a local address (the controller's API and metrics, directly).
 
 use std::collections::BTreeMap;
@@ -18,6 +19,7 @@ use anyhow::anyhow;
 use sealed_secrets_test_support::TestContext;
 
 pub mod controller;
+pub mod deployment;
 pub mod events;
 pub mod health;
 pub mod kubeseal;

@@ -1,7 +1,9 @@
 //! Leader election on a `coordination.k8s.io/v1` Lease, with Kubernetes' own semantics
 //! (client-go's `leaderelection`), written for this controller.
 //!
-//! - **Acquire.** A candidate reads the Lease every retry period. It takes it (an update with
+//! - **Acquire.** A candidate reads the Lease every retry period, and at once whenever it changes
+//!   (it watches that one Lease), so a released Lease goes to a waiting follower within moments
+//!   rather than to whichever replica happens to start next. It takes it (an update with
 //!   the `resourceVersion` it read, so two candidates cannot both win; or a create if there is
 //!   none) when nobody holds it, or when the holder has not renewed for
 //!   `lease duration - retry period` of the candidate's own clock, counted from when it first saw
@@ -15,16 +17,20 @@
 //!   than when it saw it, and the holder stops at most `renew deadline` after its last success.
 //! - **Hand over.** A leader killed without warning is replaced within one lease duration of its
 //!   last renewal. On a graceful shutdown it clears `holderIdentity` after its work has stopped,
-//!   so another replica takes over at its next retry.
+//!   so a follower, which sees the change on its watch, takes over at once.
 //!
-//! The Lease needs `get`, `create` and `update` on `leases` in the controller namespace, which
+//! The Lease needs `create`, and `get`, `update`, `list` and `watch` on the one Lease by name
+//! (list and watch with a `metadata.name` field selector), in the controller namespace, which
 //! `controller-manifests/rbac.yaml` grants.
 
 use std::time::Duration;
 
+use futures::StreamExt as _;
+use futures::stream::BoxStream;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::{ObjectMeta, PostParams};
+use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Api, Client};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -40,6 +46,14 @@ pub enum Step {
     Acquire,
     /// Someone else holds it; look again after this long.
     Wait(Duration),
+}
+
+/// The next signal of `changes`, or never when there is none; `None` when the stream ended.
+async fn next_change(changes: &mut Option<BoxStream<'static, ()>>) -> Option<()> {
+    match changes {
+        Some(stream) => stream.next().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Decides whether `me` may take a Lease held by `holder`, whose current record the candidate
@@ -148,6 +162,7 @@ impl Election {
         // resourceVersion of the record last seen, and when it was first seen.
         let mut seen: Option<(String, Instant)> = None;
         let mut last_holder: Option<String> = None;
+        let mut changes = Some(self.changes());
         loop {
             if release.is_cancelled() {
                 return None;
@@ -205,8 +220,30 @@ impl Election {
             tokio::select! {
                 () = release.cancelled() => return None,
                 () = tokio::time::sleep(wait) => {}
+                change = next_change(&mut changes) => {
+                    if change.is_none() {
+                        changes = None; // the watch ended: polling alone from now on
+                    }
+                }
             }
         }
+    }
+
+    /// Every change to the Lease (and the watch's own restarts), as a signal to read it again.
+    fn changes(&self) -> BoxStream<'static, ()> {
+        let config = watcher::Config::default().fields(&format!("metadata.name={}", self.name));
+        watcher(self.api.clone(), config)
+            .default_backoff()
+            .filter_map(|event| async move {
+                match event {
+                    Ok(_) => Some(()),
+                    Err(error) => {
+                        tracing::debug!(error = %error, "watching the leader lease");
+                        None
+                    }
+                }
+            })
+            .boxed()
     }
 
     /// Renews until the renew deadline passes without success (or the Lease is taken), or until
@@ -277,11 +314,11 @@ impl Election {
     }
 
     fn spec(&self, previous: Option<&LeaseSpec>) -> LeaseSpec {
-        let previous_holder = previous
-            .and_then(|s| s.holder_identity.as_deref())
-            .filter(|h| !h.is_empty());
         let transitions = previous.and_then(|s| s.lease_transitions).unwrap_or(0);
-        let changed = previous_holder.is_some_and(|h| h != self.identity);
+        // A transition whenever an existing Lease changes hands, also when it was released (as
+        // client-go counts them); not when its holder takes it again after a restart.
+        let changed =
+            previous.is_some_and(|s| s.holder_identity.as_deref() != Some(&self.identity));
         let stamp = now();
         LeaseSpec {
             holder_identity: Some(self.identity.clone()),
