@@ -230,9 +230,11 @@ nodeStatusReportFrequency: 10s
 serializeImagePulls: false
 maxPods: 50
 EOF
+  # SSRS_NODE_KUBELET_ARGS: extra kubelet flags (scripts/test-node-faults.sh uses it to make the kubelet fail).
+  # shellcheck disable=SC2086 # one word per flag
   spawn "$d" node-kubelet "$bin/kubelet" --config="$n/kubelet/config.yaml" --kubeconfig="$d/admin.kubeconfig" \
     --root-dir="$n/kubelet/root" --cert-dir="$n/kubelet/pki" --hostname-override="$NODE_NAME" --node-ip="$HOST_IP" \
-    --v=1
+    --v=1 ${SSRS_NODE_KUBELET_ARGS:-}
   wait_for 90 "the kubelet (/healthz)" "$d/pids/node-kubelet.pid" curl -fsS "http://127.0.0.1:$hport/healthz"
   node_ready() { [ "$(kc "$d" get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
   wait_for 90 "node $NODE_NAME Ready" "$d/pids/node-kubelet.pid" node_ready

@@ -32,6 +32,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Faults first: a node that cannot start, a node lock already taken (each leaves nothing behind).
+scripts/test-node-faults.sh
+
 t1=$SECONDS
 dir=$(scripts/cluster.sh up --node | tail -n 1)
 t_up=$((SECONDS - t1))

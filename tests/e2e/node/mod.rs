@@ -12,9 +12,11 @@
 //!   PodDisruptionBudget refuses to evict the last available replica.
 //! - [`hardening`]: non-root, read-only root filesystem, no capabilities, seccomp, enforced by runc; memory peak.
 //! - [`single_replica`]: one replica with `--leader-elect=false`.
+//! - [`diagnostics`]: a crash-looping Pod's log reaches the failure message.
 //!
 //! Every test ends by checking that no controller container has restarted.
 
+mod diagnostics;
 mod failover;
 mod hardening;
 mod rollout;

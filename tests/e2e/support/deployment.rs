@@ -102,32 +102,37 @@ impl<'a> Installation<'a> {
     /// Waits until the Deployment is rolled out: its current generation observed, `replicas` updated, ready and
     /// available Pods, and no other Pod (old or terminating) left. Fails with every Pod's state and logs.
     pub async fn wait_rolled_out(&self, replicas: usize) -> anyhow::Result<Vec<Pod>> {
-        let result = wait_for(
-            "the controller Deployment to roll out",
-            ROLLOUT_TIMEOUT,
-            || async {
-                let d = self.deployments.get(NAME).await?;
-                let status = d.status.clone().unwrap_or_default();
-                let want = i32::try_from(replicas)?;
-                let all = self
-                    .pods
-                    .list(&ListParams::default().labels(SELECTOR))
-                    .await?
-                    .items;
-                let done = status.observed_generation >= d.metadata.generation
-                    && status.updated_replicas == Some(want)
-                    && status.ready_replicas == Some(want)
-                    && status.available_replicas == Some(want)
-                    && status.replicas == Some(want)
-                    && all.len() == replicas
-                    && all.iter().all(is_ready);
-                if done {
-                    Ok(Some(all))
-                } else {
-                    Err(anyhow!("deployment status {status:?}; {} Pods", all.len()))
-                }
-            },
-        )
+        self.wait_rolled_out_within(replicas, ROLLOUT_TIMEOUT).await
+    }
+
+    /// [`Installation::wait_rolled_out`] with another timeout.
+    pub async fn wait_rolled_out_within(
+        &self,
+        replicas: usize,
+        timeout: Duration,
+    ) -> anyhow::Result<Vec<Pod>> {
+        let result = wait_for("the controller Deployment to roll out", timeout, || async {
+            let d = self.deployments.get(NAME).await?;
+            let status = d.status.clone().unwrap_or_default();
+            let want = i32::try_from(replicas)?;
+            let all = self
+                .pods
+                .list(&ListParams::default().labels(SELECTOR))
+                .await?
+                .items;
+            let done = status.observed_generation >= d.metadata.generation
+                && status.updated_replicas == Some(want)
+                && status.ready_replicas == Some(want)
+                && status.available_replicas == Some(want)
+                && status.replicas == Some(want)
+                && all.len() == replicas
+                && all.iter().all(is_ready);
+            if done {
+                Ok(Some(all))
+            } else {
+                Err(anyhow!("deployment status {status:?}; {} Pods", all.len()))
+            }
+        })
         .await;
         match result {
             Ok(pods) => Ok(pods),
