@@ -38,7 +38,7 @@ test-e2e: testbin
 # The image (checked against the Dockerfile) and the shipped manifests as real Pods on a real node (kubelet +
 # containerd + runc): tests/e2e/node, one at a time. NODE_FILTER=failover narrows them.
 test-node: testbin
-	CARGO=$(CARGO) scripts/test-node.sh $(NODE_FILTER)
+	CARGO=$(CARGO) scripts/test-e2e.sh --node $(NODE_FILTER)
 
 # The image alone: built, checked against the Dockerfile, failure modes of the build.
 test-image: testbin

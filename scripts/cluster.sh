@@ -32,9 +32,9 @@ START_TIMEOUT=${SSRS_START_TIMEOUT:-120}
 log() { echo "cluster: $*" >&2; }
 die() { echo "cluster: error: $*" >&2; exit 1; }
 
-# ---- PIDs: proc_start_time, record_pid, pidfile_alive, stop_pidfiles, spawn ------------------------------
-# shellcheck source=scripts/lib-pids.sh
-. "$SCRIPTS/lib-pids.sh"
+# ---- shared with node.sh: PIDs (record_pid, stop_pidfiles, spawn, ...), jq_field, kc, veth_pair ----------
+# shellcheck source=scripts/lib.sh
+. "$SCRIPTS/lib.sh"
 
 # ---- helpers ----------------------------------------------------------------------------------------------
 free_ports() { # N [IP] -> N distinct free TCP ports on IP (default 127.0.0.1), one per line
@@ -56,14 +56,6 @@ resolve_dir() { # [DIR] -> the state dir to act on
   echo "$d"
 }
 
-kc() { # DIR KUBECTL-ARGS...: kubectl as admin
-  local d=$1; shift
-  "$(jq_field "$d" testbin)/kubectl" --kubeconfig "$d/admin.kubeconfig" "$@"
-}
-
-jq_field() { # DIR KEY -> value from DIR/cluster.json
-  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1/cluster.json" "$2"
-}
 
 testbin_dir() {
   local d=${SSRS_TESTBIN:-}
@@ -99,13 +91,7 @@ netns_setup() { # DIR ID: allocate a free 10.231.X.0/30 slot under a lock, creat
   local host="ssrs${x}h" peer="ssrs${x}n"
   echo "$ns" >"$d/netns"
   echo "$host" >"$d/veth"
-  ip netns add "$ns"
-  ip link add "$host" type veth peer name "$peer" netns "$ns"
-  ip addr add "10.231.$x.1/30" dev "$host"
-  ip link set "$host" up
-  ip -n "$ns" addr add "10.231.$x.2/30" dev "$peer"
-  ip -n "$ns" link set "$peer" up
-  ip -n "$ns" link set lo up
+  veth_pair "$ns" "$host" "$peer" "10.231.$x.1/30" "10.231.$x.2/30"
   flock -u 9
   exec 9>&-
   NETNS=$ns HOST_IP=10.231.$x.1 NETNS_IP=10.231.$x.2

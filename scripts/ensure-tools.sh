@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Checks the system tools the end-to-end harness needs and installs missing ones with apt-get (as root):
 # ip (iproute2), unshare/setsid/flock/nsenter/mount (util-linux, mount), openssl, curl, python3; for the real node:
-# iptables, and gcc, pkg-config and libseccomp-dev to build runc with seccomp.
+# iptables and socat, and gcc, pkg-config and libseccomp-dev to build runc with seccomp.
 # Go (>= 1.26, for scripts/setup-testbin.sh) is checked, not installed: Debian's golang is too old.
 set -euo pipefail
 log() { echo "ensure-tools: $*" >&2; }
 
 declare -A pkg=([ip]=iproute2 [unshare]=util-linux [setsid]=util-linux [flock]=util-linux [nsenter]=util-linux
-  [mount]=mount [openssl]=openssl [curl]=curl [python3]=python3 [iptables]=iptables [gcc]=gcc
+  [mount]=mount [openssl]=openssl [curl]=curl [python3]=python3 [iptables]=iptables [socat]=socat [gcc]=gcc
   [pkg-config]=pkg-config)
 missing=()
 for tool in "${!pkg[@]}"; do

@@ -33,8 +33,15 @@ version=$(python3 -c 'import tomllib; print(tomllib.load(open("Cargo.toml","rb")
 revision=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 if [ "$bitnami" = 1 ]; then
   testbin=$(scripts/setup-testbin.sh --print-dir)
-  controller=$testbin/bitnami-controller kubeseal=$testbin/bitnami-kubeseal
-  [ -x "$controller" ] && [ -x "$kubeseal" ] || die "Bitnami's binaries are missing: run scripts/setup-testbin.sh"
+  [ -x "$testbin/bitnami-controller" ] && [ -x "$testbin/bitnami-kubeseal" ] \
+    || die "Bitnami's binaries are missing: run scripts/setup-testbin.sh"
+  # Stripped copies (symbols and debug info out, as in release builds and as ours are), for a fair comparison.
+  command -v strip >/dev/null || die "'strip' (binutils) is not installed"
+  stripped=$(mktemp -d)
+  trap 'rm -rf "$stripped"' EXIT
+  strip -o "$stripped/controller" "$testbin/bitnami-controller"
+  strip -o "$stripped/kubeseal" "$testbin/bitnami-kubeseal"
+  controller=$stripped/controller kubeseal=$stripped/kubeseal
   name=docker.io/bitnami/sealed-secrets-controller tags=(0.36.6) file=bitnami-sealed-secrets-controller-0.36.6
   labels=(--arg VERSION=0.36.6 --arg REVISION=bitnami-v0.36.6)
 else
@@ -52,7 +59,7 @@ fi
 
 mkdir -p "$OUT"
 work=$(cd "$(mktemp -d "$OUT/.work.XXXXXX")" && pwd)
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work" ${stripped:+"$stripped"}' EXIT
 scripts/image-rootfs.sh "$work/rootfs" "$controller" "$kubeseal" "$CA"
 python3 scripts/image-config.py "${labels[@]}" Dockerfile >"$work/config.json"
 [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["base"])' "$work/config.json")" = scratch ] \

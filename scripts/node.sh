@@ -39,11 +39,8 @@ HOST_PATHS=(/var/lib/kubelet /var/log/containers /var/log/pods /var/lib/cni /run
 
 log() { echo "node: $*" >&2; }
 die() { echo "node: error: $*" >&2; exit 1; }
-# shellcheck source=scripts/lib-pids.sh
-. "$SCRIPTS/lib-pids.sh"
-
-jq_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1/cluster.json" "$2"; }
-kc() { local d=$1; shift; "$(jq_field "$d" testbin)/kubectl" --kubeconfig "$d/admin.kubeconfig" "$@"; }
+# shellcheck source=scripts/lib.sh
+. "$SCRIPTS/lib.sh"
 nodebin() { "$SCRIPTS/setup-nodebin.sh" --print-dir; }
 ctr_() { local d=$1; shift; "$(nodebin)/ctr" --address "$d/node/containerd/containerd.sock" -n k8s.io "$@"; }
 
@@ -110,14 +107,8 @@ record_host_state() { # DIR: sysctls and which host paths exist, for teardown
 
 network_up() { # DIR APISERVER_PORT
   local d=$1 ap=$2 fwd
-  ip netns add "$NETNS"
   echo "$NETNS" >"$d/node/netns"
-  ip link add "$HOST_VETH" type veth peer name "$NODE_VETH" netns "$NETNS"
-  ip addr add "$HOST_IP/30" dev "$HOST_VETH"
-  ip link set "$HOST_VETH" up
-  ip -n "$NETNS" addr add "$NODE_IP/30" dev "$NODE_VETH"
-  ip -n "$NETNS" link set "$NODE_VETH" up
-  ip -n "$NETNS" link set lo up
+  veth_pair "$NETNS" "$HOST_VETH" "$NODE_VETH" "$HOST_IP/30" "$NODE_IP/30"
   ip -n "$NETNS" route add default via "$HOST_IP"
   ip route add "$POD_CIDR" via "$NODE_IP" dev "$HOST_VETH"
   nsenter --net="/run/netns/$NETNS" sysctl -qw net.ipv4.ip_forward=1

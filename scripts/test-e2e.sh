@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# `make test-e2e`: builds the test binaries if needed, starts a private control plane, runs the end-to-end
-# tests against it with SSRS_REQUIRE_CLUSTER=1 (no silent skips), and always tears it down, also on failure
-# or Ctrl-C. Extra arguments go to the test binary's filter (e.g. `scripts/test-e2e.sh smoke::rbac`).
+# `make test-e2e`: builds the test binaries if needed, starts a private control plane, runs the end-to-end tests
+# against it with SSRS_REQUIRE_CLUSTER=1 (no silent skips), and always tears it down, also on failure or Ctrl-C.
+# `make test-node` (`scripts/test-e2e.sh --node`): first the image (scripts/test-image.sh) and the node fault checks
+# (scripts/test-node-faults.sh), then a control plane with a real node and the tests of tests/e2e/node, one at a
+# time. Other arguments go to the test binary's filter (e.g. `scripts/test-e2e.sh smoke::rbac`).
 # The exit code is the tests' exit code.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CARGO=${CARGO:-cargo}
 log() { echo "test-e2e: $*" >&2; }
+node=0
+if [ "${1:-}" = "--node" ]; then node=1; shift; fi
 
 t0=$SECONDS
 scripts/ensure-tools.sh
 SSRS_TESTBIN=$(scripts/setup-testbin.sh | tail -n 1)
 export SSRS_TESTBIN
+[ "$node" = 0 ] || scripts/setup-nodebin.sh >/dev/null
 t_testbin=$((SECONDS - t0))
 
 # Compile first, so the control plane does not idle during a cold build; the tests run these binaries of the tree
@@ -19,13 +24,19 @@ t_testbin=$((SECONDS - t0))
 t1=$SECONDS
 "$CARGO" build -p sealed-secrets-controller --bin sealed-secrets-controller -p kubeseal --bin kubeseal
 "$CARGO" test -p sealed-secrets-e2e --no-run
+if [ "$node" = 1 ]; then
+  SSRS_IMAGE=$(pwd)/$(scripts/test-image.sh | tail -n 1)
+  export SSRS_IMAGE
+  # Faults first: a node that cannot start, a node lock already taken (each leaves nothing behind).
+  scripts/test-node-faults.sh
+fi
 t_build=$((SECONDS - t1))
 
 dir=""
 cleanup() {
   local rc=$?
   if [ -n "$dir" ]; then
-    if [ "$rc" != 0 ]; then log "tests failed (exit $rc); control-plane logs: $dir/logs (removed now; SSRS_KEEP_CLUSTER_DIR=1 keeps them)"; fi
+    if [ "$rc" != 0 ]; then log "tests failed (exit $rc); logs: $dir/logs (removed now; SSRS_KEEP_CLUSTER_DIR=1 keeps them)"; fi
     scripts/cluster.sh down "$dir" || true
   fi
   exit "$rc"
@@ -35,13 +46,18 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 t2=$SECONDS
-dir=$(scripts/cluster.sh up | tail -n 1)
+if [ "$node" = 1 ]; then dir=$(scripts/cluster.sh up --node | tail -n 1); else dir=$(scripts/cluster.sh up | tail -n 1); fi
 t_up=$((SECONDS - t2))
 export SSRS_CLUSTER_DIR=$dir SSRS_REQUIRE_CLUSTER=1
 
 t3=$SECONDS
 rc=0
-# The node tests need a control plane with a node: `make test-node` runs them.
-"$CARGO" test -p sealed-secrets-e2e -- --skip node:: "$@" || rc=$?
+if [ "$node" = 1 ]; then
+  # One at a time (they share the installation in kube-system); --nocapture: they print what they measured.
+  "$CARGO" test -p sealed-secrets-e2e -- node:: --test-threads=1 --nocapture "$@" || rc=$?
+else
+  # The node tests need a control plane with a node: `make test-node` runs them.
+  "$CARGO" test -p sealed-secrets-e2e -- --skip node:: "$@" || rc=$?
+fi
 log "timings: testbin ${t_testbin}s, build ${t_build}s, control plane up ${t_up}s, tests $((SECONDS - t3))s"
 exit "$rc"

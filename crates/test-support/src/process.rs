@@ -90,6 +90,7 @@ pub struct ManagedProcess {
     stderr_path: PathBuf,
     pid_file: PathBuf,
     exit: Option<ExitStatus>,
+    quiet: bool,
 }
 
 impl ManagedProcess {
@@ -127,7 +128,15 @@ impl ManagedProcess {
             stderr_path,
             pid_file,
             exit: None,
+            quiet: false,
         })
+    }
+
+    /// Prints no log tails when dropped (for programs that are not tests, such as the benchmarks, whose output
+    /// libtest does not capture); the logs stay in their files.
+    pub fn quiet(mut self) -> Self {
+        self.quiet = true;
+        self
     }
 
     /// The process id.
@@ -242,6 +251,9 @@ impl Drop for ManagedProcess {
             Ok(s) => s.to_string(),
             Err(e) => format!("could not stop: {e:#}"),
         };
+        if self.quiet {
+            return;
+        }
         // Captured by libtest: shown only when the test fails.
         eprintln!(
             "=== process {} (pid {}) stopped: {status}\n{}",

@@ -6,14 +6,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Api;
-use kube::api::{EvictParams, ListParams, Patch, PatchParams};
+use kube::api::{EvictParams, Patch, PatchParams};
 
 use sealed_secrets_test_support::wait::wait_for;
 
-use crate::support::deployment::{Installation, NAME, NAMESPACE, OVERLAY};
+use crate::support::deployment::{Installation, NAME, NAMESPACE, OVERLAY, endpoint_ips};
 use crate::support::e2e_test;
 
 /// Rolls the Deployment to `args` while reading the certificate through the Service and the Service's ready
@@ -24,7 +23,6 @@ async fn roll_while_reading(
 ) -> anyhow::Result<(usize, Vec<String>, usize)> {
     let stop = Arc::new(AtomicBool::new(false));
     let no_endpoint = Arc::new(AtomicUsize::new(0));
-    let slices: Api<EndpointSlice> = Api::namespaced(inst.ctx.client.clone(), NAMESPACE);
     let reader = {
         let stop = stop.clone();
         let no_endpoint = no_endpoint.clone();
@@ -46,20 +44,7 @@ async fn roll_while_reading(
                     Err(e) => failures.push(e.to_string()),
                 }
                 reads += 1;
-                let ready = slices
-                    .list(
-                        &ListParams::default()
-                            .labels(&format!("kubernetes.io/service-name={NAME}")),
-                    )
-                    .await
-                    .map(|l| {
-                        l.items
-                            .iter()
-                            .flat_map(|s| s.endpoints.iter())
-                            .filter(|e| e.conditions.as_ref().and_then(|c| c.ready) == Some(true))
-                            .count()
-                    })
-                    .unwrap_or(0);
+                let ready = endpoint_ips(&client, true).await.map_or(0, |ips| ips.len());
                 if ready == 0 {
                     no_endpoint.fetch_add(1, Ordering::Relaxed);
                 }

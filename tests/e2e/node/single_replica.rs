@@ -3,11 +3,8 @@
 
 use std::time::Duration;
 
-use crate::support::deployment::{Installation, OVERLAY, SINGLE_REPLICA_OVERLAY};
+use crate::support::deployment::{Installation, OVERLAY, SINGLE_REPLICA_OVERLAY, seal_and_apply};
 use crate::support::e2e_test;
-use crate::support::health::synced_is;
-use crate::support::kubeseal::Kubeseal;
-use crate::support::sealed::{SecretFixture, string_data};
 
 e2e_test!(
     one_replica_without_leader_election_serves_and_unseals,
@@ -25,29 +22,7 @@ e2e_test!(
                 args.as_deref(),
                 Some(&["--leader-elect=false".to_owned()][..])
             );
-            let ns = ctx.namespace.as_str();
-            let input = serde_json::to_string(
-                &SecretFixture::new("single")
-                    .namespace(ns)
-                    .data("k", "v")
-                    .build(),
-            )?;
-            let kubeconfig = ctx.cluster.kubeconfig.to_string_lossy().into_owned();
-            let sealed = Kubeseal::Ours
-                .run_ok(
-                    ctx.cluster,
-                    &["--kubeconfig", &kubeconfig, "-o", "yaml"],
-                    &input,
-                )
-                .await?;
-            ctx.kubectl()
-                .run(&["apply", "-n", ns, "-f", "-"], Some(&sealed))
-                .await?;
-            ctx.sealed_secret("single")
-                .wait("Synced=True", synced_is("True"))
-                .await?;
-            let secret = ctx.secret("single").wait("present", |_| Ok(true)).await?;
-            assert_eq!(string_data(&secret).get("k").map(String::as_str), Some("v"));
+            seal_and_apply(&ctx, &ctx.cluster.kubeconfig, "single", "k", "v").await?;
             // It never took the Lease.
             tokio::time::sleep(Duration::from_secs(2)).await;
             assert_ne!(

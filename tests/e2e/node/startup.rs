@@ -4,18 +4,18 @@
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
 use kube::api::{DeleteParams, ListParams};
 use sealed_secrets::names::KEY_LABEL;
 use sealed_secrets_test_support::ServiceAccountIdentity;
 use sealed_secrets_test_support::wait::wait_for;
 
-use crate::support::deployment::{Installation, NAME, NAMESPACE, OVERLAY, is_ready};
+use crate::support::deployment::{
+    Installation, NAME, NAMESPACE, OVERLAY, endpoint_ips, is_ready, seal_and_apply,
+};
 use crate::support::e2e_test;
-use crate::support::health::{argo_health, kstatus, synced_is};
+use crate::support::health::{argo_health, kstatus};
 use crate::support::kubeseal::Kubeseal;
-use crate::support::sealed::{SecretFixture, string_data};
 
 e2e_test!(
     replicas_become_ready_and_a_ready_replica_always_serves_the_certificate,
@@ -113,21 +113,13 @@ e2e_test!(
     |ctx| async move {
         let inst = Installation::apply(&ctx, OVERLAY, 2).await?;
         // The Service's endpoints are the controller Pods themselves, on the node's Pod network.
-        let slices: Api<EndpointSlice> = Api::namespaced(ctx.client.clone(), NAMESPACE);
         let pod_ips: Vec<String> = inst
             .pods()
             .await?
             .iter()
             .filter_map(|p| p.status.as_ref()?.pod_ip.clone())
             .collect();
-        let endpoints: Vec<String> = slices
-            .list(&ListParams::default().labels(&format!("kubernetes.io/service-name={NAME}")))
-            .await?
-            .items
-            .iter()
-            .flat_map(|s| s.endpoints.iter())
-            .flat_map(|e| e.addresses.iter().cloned())
-            .collect();
+        let endpoints = endpoint_ips(&ctx.client, false).await?;
         assert!(!endpoints.is_empty(), "the Service has no endpoints");
         for ip in &endpoints {
             assert!(
@@ -158,36 +150,16 @@ e2e_test!(
             served.trim(),
             "kubeseal --fetch-cert returns what the Pods serve"
         );
-        let input = serde_json::to_string(
-            &SecretFixture::new("through-the-proxy")
-                .namespace(ns)
-                .data("password", "hunter2")
-                .build(),
-        )?;
-        let sealed = Kubeseal::Ours
-            .run_ok(
-                ctx.cluster,
-                &["--kubeconfig", &kubeconfig, "-o", "yaml"],
-                &input,
-            )
-            .await?;
-        ctx.kubectl()
-            .run(&["apply", "-n", ns, "-f", "-"], Some(&sealed))
-            .await?;
-        let ss = ctx
-            .sealed_secret("through-the-proxy")
-            .wait("Synced=True", synced_is("True"))
-            .await?;
+        let (ss, _) = seal_and_apply(
+            &ctx,
+            &user.kubeconfig,
+            "through-the-proxy",
+            "password",
+            "hunter2",
+        )
+        .await?;
         assert_eq!(argo_health(&ss), "Healthy");
         assert_eq!(kstatus(&ss), "Current");
-        let secret = ctx
-            .secret("through-the-proxy")
-            .wait("present", |_| Ok(true))
-            .await?;
-        assert_eq!(
-            string_data(&secret).get("password").map(String::as_str),
-            Some("hunter2")
-        );
         inst.assert_no_restarts().await
     }
 );

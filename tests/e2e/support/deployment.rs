@@ -6,19 +6,26 @@
 //! holds a process-wide lock: node tests run one at a time, each starting from [`Installation::apply`].
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, Secret};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
 use kube::api::{ListParams, LogParams};
+use sealed_secrets::SealedSecret;
 use sealed_secrets_test_support::cluster::repo_root;
 use sealed_secrets_test_support::node::{NodeInfo, image_archive};
 use sealed_secrets_test_support::wait::wait_for;
 use sealed_secrets_test_support::{TestContext, proxy};
 use tokio::sync::{Mutex, MutexGuard};
+
+use super::health::synced_is;
+use super::kubeseal::Kubeseal;
+use super::sealed::{SecretFixture, string_data};
 
 /// Where the manifests install the controller.
 pub const NAMESPACE: &str = "kube-system";
@@ -283,6 +290,61 @@ impl<'a> Installation<'a> {
         .await?;
         Ok(started.elapsed())
     }
+}
+
+/// Seals a one-item Secret `name` with our kubeseal as the user of `kubeconfig` (the certificate and the sealing go
+/// through the API server's service proxy to the controller, as with kubeseal's defaults), applies it with kubectl
+/// as users do, and waits until it is Synced; the SealedSecret and its Secret.
+pub async fn seal_and_apply(
+    ctx: &TestContext,
+    kubeconfig: &Path,
+    name: &str,
+    key: &str,
+    value: &str,
+) -> anyhow::Result<(SealedSecret, Secret)> {
+    let ns = ctx.namespace.as_str();
+    let input = serde_json::to_string(
+        &SecretFixture::new(name)
+            .namespace(ns)
+            .data(key, value)
+            .build(),
+    )?;
+    let kubeconfig = kubeconfig.to_string_lossy();
+    let sealed = Kubeseal::Ours
+        .run_ok(
+            ctx.cluster,
+            &["--kubeconfig", &kubeconfig, "-o", "yaml"],
+            &input,
+        )
+        .await?;
+    ctx.kubectl()
+        .run(&["apply", "-n", ns, "-f", "-"], Some(&sealed))
+        .await?;
+    let ss = ctx
+        .sealed_secret(name)
+        .wait("Synced=True", synced_is("True"))
+        .await?;
+    let secret = ctx.secret(name).wait("present", |_| Ok(true)).await?;
+    anyhow::ensure!(
+        string_data(&secret).get(key).map(String::as_str) == Some(value),
+        "Secret {name} does not hold the sealed value"
+    );
+    Ok((ss, secret))
+}
+
+/// The controller Service's endpoint addresses (all, or only the ready ones), from its EndpointSlices.
+pub async fn endpoint_ips(client: &kube::Client, ready_only: bool) -> anyhow::Result<Vec<String>> {
+    let slices: Api<EndpointSlice> = Api::namespaced(client.clone(), NAMESPACE);
+    let list = slices
+        .list(&ListParams::default().labels(&format!("kubernetes.io/service-name={NAME}")))
+        .await?;
+    Ok(list
+        .items
+        .iter()
+        .flat_map(|s| s.endpoints.iter())
+        .filter(|e| !ready_only || e.conditions.as_ref().and_then(|c| c.ready) == Some(true))
+        .flat_map(|e| e.addresses.iter().cloned())
+        .collect())
 }
 
 /// Whether a Pod's Ready condition is True.

@@ -77,7 +77,8 @@ impl Contestant {
             }
         };
         let process = ManagedProcess::spawn(cluster, spec)
-            .with_context(|| format!("starting {}", self.label))?;
+            .with_context(|| format!("starting {}", self.label))?
+            .quiet();
         Ok(Running { process, metrics })
     }
 }

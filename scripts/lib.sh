@@ -1,5 +1,27 @@
-# Sourced by scripts/cluster.sh and scripts/node.sh: processes recorded by PID and start time, so that only the
-# exact processes a run started are ever stopped (a recycled PID is never killed). Callers define log and die.
+# Sourced by scripts/cluster.sh and scripts/node.sh. Callers define log and die.
+#   processes recorded by PID and start time, so that only the exact processes a run started are ever stopped
+#   (a recycled PID is never killed): proc_start_time, record_pid, pidfile_alive, stop_pidfiles, spawn;
+#   the run's state: jq_field, kc; networking: veth_pair.
+
+jq_field() { # DIR KEY -> value from DIR/cluster.json
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1/cluster.json" "$2"
+}
+
+kc() { # DIR KUBECTL-ARGS...: kubectl as admin
+  local d=$1; shift
+  "$(jq_field "$d" testbin)/kubectl" --kubeconfig "$d/admin.kubeconfig" "$@"
+}
+
+veth_pair() { # NETNS HOST_IF NS_IF HOST_IP/PREFIX NS_IP/PREFIX: a new network namespace joined to the host
+  ip netns add "$1"
+  ip link add "$2" type veth peer name "$3" netns "$1"
+  ip addr add "$4" dev "$2"
+  ip link set "$2" up
+  ip -n "$1" addr add "$5" dev "$3"
+  ip -n "$1" link set "$3" up
+  ip -n "$1" link set lo up
+}
+
 proc_start_time() { # PID -> start time in clock ticks since boot (field 22 of /proc/PID/stat), empty if gone
   local s
   s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
