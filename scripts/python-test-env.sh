@@ -7,10 +7,10 @@ set -euo pipefail
 CACHE=${SSRS_CACHE_DIR:-$HOME/.cache/sealed-secrets-rs}
 VENV=$CACHE/venv
 PY=$VENV/bin/python
-PACKAGES=("cryptography>=42" "pytest>=7")
+PACKAGES=("cryptography>=42" "pytest>=7" "pyyaml>=6")
 
 log() { echo "python-test-env: $*" >&2; }
-ready() { [ -x "$PY" ] && "$PY" -c 'import cryptography, pytest' 2>/dev/null; }
+ready() { [ -x "$PY" ] && "$PY" -c 'import cryptography, pytest, yaml' 2>/dev/null; }
 
 mkdir -p "$CACHE"
 exec 9>"$CACHE/venv.lock"

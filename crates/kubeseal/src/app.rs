@@ -9,10 +9,11 @@ use crate::flags::Flags;
 use crate::mode::{Mode, Run};
 use crate::{controller_modes, merge, output, raw, recovery, seal};
 
-/// The version printed by `--version`: `KUBESEAL_VERSION` at build time, else the crate's.
+/// The version printed by `--version`: `KUBESEAL_VERSION` at build time, else the crate's with a `v` in
+/// front, as upstream's releases print theirs (`kubeseal version: v0.36.6`).
 pub const VERSION: &str = match option_env!("KUBESEAL_VERSION") {
     Some(v) => v,
-    None => env!("CARGO_PKG_VERSION"),
+    None => concat!("v", env!("CARGO_PKG_VERSION")),
 };
 
 /// Runs kubeseal with parsed flags.

@@ -43,7 +43,7 @@ fn main() -> ExitCode {
         }
     };
     if flags.version {
-        println!("controller version: {}", env!("CARGO_PKG_VERSION"));
+        println!("controller version: v{}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
     }
     let config = match config::Config::from_flags(&flags) {
