@@ -5,7 +5,7 @@ CARGO ?= cargo
 CACHE_DIR ?= $(HOME)/.cache/sealed-secrets-rs
 export SSRS_CACHE_DIR := $(CACHE_DIR)
 
-.PHONY: all build test test-unit test-backends test-python test-e2e test-node test-image bench bench-library bench-kubeseal bench-controller demo demo-process image cluster-up cluster-down manifests check-manifests fuzz fmt lint audit template-oracle check-structure
+.PHONY: all build dist test-dist test test-unit test-backends test-python test-e2e test-node test-image bench bench-library bench-kubeseal bench-controller demo demo-process image cluster-up cluster-down manifests check-manifests fuzz fmt lint audit template-oracle check-structure
 
 all: build
 
@@ -79,6 +79,16 @@ demo-process: testbin
 # The controller image as an OCI archive in target/image/ (no Docker daemon, no registry; see scripts/image.sh).
 image: testbin
 	CARGO=$(CARGO) scripts/image.sh
+
+## ---- release artifacts ---------------------------------------------------------------------------
+# target/dist/: kubeseal and controller archives (linux/amd64, static), the image archive, the packaged chart,
+# CycloneDX SBOMs, a krew manifest and SHA256SUMS, checked before they replace the old directory (scripts/dist.sh).
+dist: testbin
+	CARGO=$(CARGO) scripts/dist.sh
+
+# make dist, then the check again and planted faults it must catch (scripts/test-dist.sh).
+test-dist: dist
+	scripts/test-dist.sh
 
 ## ---- fuzzing (cargo fuzz on stable via RUSTC_BOOTSTRAP; not part of make test) --------------------
 FUZZ_SECONDS ?= 60

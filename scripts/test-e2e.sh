@@ -26,7 +26,11 @@ t1=$SECONDS
 "$CARGO" test -p sealed-secrets-e2e --no-run
 if [ "$node" = 1 ]; then
   SSRS_IMAGE=$(pwd)/$(scripts/test-image.sh | tail -n 1)
-  export SSRS_IMAGE
+  # The chart's tests: Helm, Bitnami's chart 2.18.5 and Bitnami's binaries as an image (from the caches).
+  SSRS_HELM=$(scripts/setup-helm.sh | tail -n 1)
+  SSRS_BITNAMI_CHART=$(scripts/setup-helm.sh --bitnami-chart | tail -n 1)
+  SSRS_BITNAMI_IMAGE=$(pwd)/$(scripts/image.sh --bitnami | tail -n 1)
+  export SSRS_IMAGE SSRS_HELM SSRS_BITNAMI_CHART SSRS_BITNAMI_IMAGE
   # Faults first: a node that cannot start, a node lock already taken (each leaves nothing behind).
   scripts/test-node-faults.sh
 fi

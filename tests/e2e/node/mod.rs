@@ -13,12 +13,15 @@
 //! - [`hardening`]: non-root, read-only root filesystem, no capabilities, seccomp, enforced by runc; memory peak.
 //! - [`single_replica`]: one replica with `--leader-elect=false`.
 //! - [`diagnostics`]: a crash-looping Pod's log reaches the failure message.
+//! - [`helm`]: the Helm chart: the seed command, upgrade, uninstall and reinstall keep the keys and every Secret;
+//!   a values file written for Bitnami's chart; a release moved from Bitnami's chart to ours in place.
 //!
 //! Every test ends by checking that no controller container has restarted.
 
 mod diagnostics;
 mod failover;
 mod hardening;
+mod helm;
 mod rollout;
 mod single_replica;
 mod startup;

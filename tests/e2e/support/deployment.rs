@@ -6,7 +6,7 @@
 //! holds a process-wide lock: node tests run one at a time, each starting from [`Installation::apply`].
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
@@ -24,6 +24,7 @@ use sealed_secrets_test_support::{TestContext, proxy};
 use tokio::sync::{Mutex, MutexGuard};
 
 use super::health::synced_is;
+use super::helm;
 use super::kubeseal::Kubeseal;
 use super::sealed::{SecretFixture, string_data};
 
@@ -31,8 +32,11 @@ use super::sealed::{SecretFixture, string_data};
 pub const NAMESPACE: &str = "kube-system";
 /// The Deployment, Service, Lease and PodDisruptionBudget name.
 pub const NAME: &str = "sealed-secrets-controller";
-/// The Pods' label selector.
+/// The Pods' label selector (the shipped manifests).
 pub const SELECTOR: &str = "name=sealed-secrets-controller";
+/// The Pods' label selector when the chart installs release `sealed-secrets` (as Bitnami's chart selects them).
+pub const HELM_SELECTOR: &str =
+    "app.kubernetes.io/name=sealed-secrets,app.kubernetes.io/instance=sealed-secrets";
 /// The overlay the node tests install: the shipped manifests, `minReadySeconds: 5`.
 pub const OVERLAY: &str = "tests/node-overlay";
 /// The same with one replica and `--leader-elect=false`.
@@ -52,6 +56,8 @@ pub struct Installation<'a> {
     pub pods: Api<Pod>,
     /// The controller's Deployment.
     pub deployments: Api<Deployment>,
+    /// The label selector of the controller's Pods.
+    pub selector: &'static str,
     _one_at_a_time: MutexGuard<'static, ()>,
 }
 
@@ -63,23 +69,74 @@ impl<'a> Installation<'a> {
         overlay: &str,
         replicas: usize,
     ) -> anyhow::Result<Self> {
+        let inst = Self::prepare(ctx, SELECTOR, &[image_archive()?]).await?;
+        helm::uninstall_leftovers(ctx).await?;
+        inst.apply_overlay(overlay).await?;
+        inst.wait_rolled_out(replicas).await?;
+        Ok(inst)
+    }
+
+    /// Waits for the other node tests, imports `images`, and removes what the shipped manifests installed
+    /// (all but the CRD: a Helm release cannot take over objects it did not create), so that the test can install
+    /// with Helm ([`helm::Helm`]); its Pods are those of release `sealed-secrets`.
+    pub async fn for_helm(ctx: &'a TestContext, images: &[PathBuf]) -> anyhow::Result<Self> {
+        let inst = Self::prepare(ctx, HELM_SELECTOR, images).await?;
+        helm::uninstall_leftovers(ctx).await?;
+        let rendered = ctx
+            .kubectl()
+            .run(
+                &["kustomize", &repo_root().join(OVERLAY).to_string_lossy()],
+                None,
+            )
+            .await?;
+        let without_crd: Vec<&str> = rendered
+            .split("\n---\n")
+            .filter(|doc| !doc.contains("kind: CustomResourceDefinition"))
+            .collect();
+        ctx.kubectl()
+            .run(
+                &["delete", "--ignore-not-found", "--wait=true", "-f", "-"],
+                Some(&without_crd.join("\n---\n")),
+            )
+            .await
+            .context("removing the kustomize installation")?;
+        wait_for(
+            "the kustomize-installed Pods to be gone",
+            ROLLOUT_TIMEOUT,
+            || async {
+                let left = inst
+                    .pods
+                    .list(&ListParams::default().labels(SELECTOR))
+                    .await?;
+                Ok(left.items.is_empty().then_some(()))
+            },
+        )
+        .await?;
+        Ok(inst)
+    }
+
+    async fn prepare(
+        ctx: &'a TestContext,
+        selector: &'static str,
+        images: &[PathBuf],
+    ) -> anyhow::Result<Self> {
         let guard = INSTALLATION.lock().await;
         let node = NodeInfo::of(ctx.cluster)?.ok_or_else(|| {
             anyhow!(
                 "the control plane has no node: the node tests run under `make test-node` (cluster.sh up --node)"
             )
         })?;
-        node.import(&image_archive()?).await?;
-        let inst = Installation {
+        for image in images {
+            node.import(image).await?;
+        }
+        Ok(Installation {
             ctx,
             node,
             pods: Api::namespaced(ctx.client.clone(), NAMESPACE),
             deployments: Api::namespaced(ctx.client.clone(), NAMESPACE),
+            selector,
             _one_at_a_time: guard,
-        };
-        inst.apply_overlay(overlay).await?;
-        inst.wait_rolled_out(replicas).await?;
-        Ok(inst)
+        })
     }
 
     /// `kubectl apply -k overlay` (a directory under the repository root).
@@ -97,7 +154,7 @@ impl<'a> Installation<'a> {
     pub async fn pods(&self) -> anyhow::Result<Vec<Pod>> {
         let list = self
             .pods
-            .list(&ListParams::default().labels(SELECTOR))
+            .list(&ListParams::default().labels(self.selector))
             .await?;
         Ok(list
             .items
@@ -124,7 +181,7 @@ impl<'a> Installation<'a> {
             let want = i32::try_from(replicas)?;
             let all = self
                 .pods
-                .list(&ListParams::default().labels(SELECTOR))
+                .list(&ListParams::default().labels(self.selector))
                 .await?
                 .items;
             let done = status.observed_generation >= d.metadata.generation
@@ -153,7 +210,7 @@ impl<'a> Installation<'a> {
         let mut out = String::from("controller Pods:\n");
         let pods = match self
             .pods
-            .list(&ListParams::default().labels(SELECTOR))
+            .list(&ListParams::default().labels(self.selector))
             .await
         {
             Ok(l) => l.items,

@@ -9,6 +9,7 @@
 //! - [`health`]: the status as Argo CD and kstatus (Flux) read it;
 //! - [`events`]: the Events about an object;
 //! - [`deployment`]: the shipped manifests installed on the real node (the node tests);
+//! - [`helm`]: Helm, our chart and Bitnami's, for the chart's node tests;
 //! - [`raw_http`]: one HTTP/1.1 request to a local address (the controller's API and metrics, directly).
 
 use std::collections::BTreeMap;
@@ -22,6 +23,7 @@ pub mod controller;
 pub mod deployment;
 pub mod events;
 pub mod health;
+pub mod helm;
 pub mod kubeseal;
 pub mod raw_http;
 pub mod sealed;
