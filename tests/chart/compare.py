@@ -6,8 +6,8 @@
 Both files hold what `kubectl apply --dry-run=client -o json` printed for a `helm template` output (the objects as
 rendered, parsed by kubectl; no server defaults). Checks, for the kinds both charts render:
   - the same objects (kind, namespace, name), apart from the --allow-extra ones (ours only);
-  - the same labels (helm.sh/chart and app.kubernetes.io/version aside: they carry each chart's versions) and
-    annotations;
+  - the same labels (helm.sh/chart and app.kubernetes.io/version aside: they carry each chart's versions); every
+    annotation of Bitnami's object, with the same value, on ours;
   - Deployment: the same selector, replicas, command, arguments, ports, volumes and pod spec, apart from what we
     change on purpose (image, readiness path, POD_NAME/POD_NAMESPACE, the added seccompProfile and
     allowPrivilegeEscalation defaults);
@@ -143,7 +143,8 @@ def main():
                 r.add(k, f"label {lk} present in one chart only")
         oa = {x: v for x, v in (o["metadata"].get("annotations") or {}).items() if x != APPLY_ANNOTATION}
         ta = {x: v for x, v in (t["metadata"].get("annotations") or {}).items() if x != APPLY_ANNOTATION}
-        r.same(k, "annotations", oa, ta)
+        # Ours may add annotations: commonAnnotations are on every object (Bitnami's chart leaves them off a few).
+        r.same(k, "annotations", {x: v for x, v in oa.items() if x in ta}, ta)
         kind = k[0]
         if kind == "Deployment":
             os_, ts = o["spec"], t["spec"]

@@ -43,8 +43,8 @@ each cut to 63 characters with no trailing "-".
 
 {{/* The selector of the Deployment, Services, NetworkPolicy and PodDisruptionBudget (as Bitnami's: two labels). */}}
 {{- define "sealed-secrets.matchLabels" -}}
-app.kubernetes.io/name: {{ include "sealed-secrets.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/name: {{ include "sealed-secrets.name" . | quote }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
 {{- end -}}
 
 {{/* The labels every object carries (the same keys as Bitnami's chart). */}}
