@@ -114,7 +114,7 @@ else
 fi
 # scripts/image.sh names the image docker.io/${IMAGE_NAME:-<repository>}:<version>; the chart's default must be it.
 image_repo=$(sed -n 's/.*name=docker\.io\/\${IMAGE_NAME:-\([^}]*\)}.*/\1/p' scripts/image.sh)
-rendered_image=$("$HELM" template sealed-secrets "$CHART" --show-only templates/deployment.yaml | awk '$1=="image:"{print $2; exit}')
+rendered_image=$("$HELM" template sealed-secrets "$CHART" --show-only templates/deployment.yaml | awk '$1=="image:"{print $2}')
 if [ -n "$image_repo" ] && [ "$rendered_image" = "docker.io/$image_repo:$version" ]; then
   pass "default image $rendered_image is the one make image builds"
 else
@@ -312,7 +312,7 @@ compare sealed-secrets-prod -
 compare team - nameOverride=sealed
 compare sealed - nameOverride=sealed
 compare a-release-name-of-fifty-three-characters-for-the-test -
-compare x - fullnameOverride=a-full-name-override-of-more-than-sixty-three-characters-cut-here-
+compare x - fullnameOverride=a-full-name-override-longer-than-sixty-three-characters-cut-at-x-here
 compare sealed-secrets - namespace=security
 compare sealed-secrets "$TESTS/values/bitnami-options.yaml"
 compare my-release "$TESTS/values/bitnami-options.yaml" nameOverride=vault
@@ -373,7 +373,7 @@ releases() {
     || fail "the key Secret is gone after the reinstall"
   release_step "helm uninstall" "$HELM" uninstall sealed-secrets --namespace "$RELEASE_NS" || return
 }
-releases
+releases || fail "the release checks stopped at the first failed step (above)"
 
 echo
 if [ "${#failures[@]}" -gt 0 ]; then
