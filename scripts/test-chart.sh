@@ -158,6 +158,39 @@ for c in $CASES; do
   fi
 done
 
+# Other values, each combination rendered here and passed through the server dry run below (not kept as goldens).
+TOGGLES=(
+  "createController=false"
+  "rbac.create=false serviceAccount.create=false serviceAccount.name=existing-sa"
+  "rbac.clusterRole=false rbac.serviceProxier.bind=false rbac.apiServerReader=false"
+  "leaderElection.enabled=false replicaCount=1"
+  "replicaCount=3 pdb.create=true pdb.minAvailable=50% pdb.maxUnavailable="
+  "pdb.create=true pdb.minAvailable= pdb.maxUnavailable=1"
+  "hostNetwork=true dnsPolicy=ClusterFirstWithHostNet containerPorts.http=9080 containerPorts.metrics=9081"
+  "service.type=LoadBalancer service.nodePort=30443 service.loadBalancerClass=example.com/lb metrics.service.type=NodePort"
+  "ingress.enabled=true ingress.tls=true ingress.selfSigned=true ingress.pathType=Prefix ingress.path=/v1"
+  "ingress.enabled=true ingress.secrets[0].name=certs-tls ingress.secrets[0].key=KEY ingress.secrets[0].certificate=CERT"
+  "metrics.dashboards.create=true metrics.serviceMonitor.enabled=true metrics.serviceMonitor.honorLabels=false"
+  "livenessProbe.enabled=false readinessProbe.enabled=false customReadinessProbe.tcpSocket.port=http"
+  "startupProbe.enabled=true containerSecurityContext.enabled=false podSecurityContext.enabled=false"
+  "command[0]=sealed-secrets-controller args[0]=--update-status extraArgs[0]=--log-level=DEBUG"
+  "image.registry= image.repository=registry.example.com/mirror/controller image.tag= image.digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+  "extraDeploy[0].apiVersion=v1 extraDeploy[0].kind=ConfigMap extraDeploy[0].metadata.name=extra-config"
+  "networkPolicy.enabled=true networkPolicy.egress.enabled=true networkPolicy.egress.kubeapiCidr=192.168.10.0/28"
+  "namespace=kube-public nameOverride=seal"
+)
+for i in "${!TOGGLES[@]}"; do
+  read -r -a sets <<<"${TOGGLES[$i]}"
+  args=()
+  for a in "${sets[@]}"; do args+=(--set "$a"); done
+  if render "$work/toggle-$i.yaml" "${args[@]}"; then
+    pass "renders with ${TOGGLES[$i]}"
+  else
+    fail "helm template with ${TOGGLES[$i]}" "$(cat "$work/toggle-$i.yaml.err")"
+    rm -f "$work/toggle-$i.yaml"
+  fi
+done
+
 # ---- 4. values the chart refuses ----------------------------------------------------------------------------------
 section "values the chart refuses (schema and template checks)"
 refuse() { # refuse WHAT EXPECTED-TEXT [helm template args...]: helm must fail with a message containing EXPECTED-TEXT
@@ -234,6 +267,9 @@ check_args() { # check_args WHAT RENDER.yaml
 for c in $CASES; do
   [ -s "$work/render-$c.yaml" ] && check_args "$c" "$work/render-$c.yaml"
 done
+for i in "${!TOGGLES[@]}"; do
+  [ -s "$work/toggle-$i.yaml" ] && grep -q '^kind: Deployment' "$work/toggle-$i.yaml" && check_args "${TOGGLES[$i]}" "$work/toggle-$i.yaml"
+done
 render "$work/render-ours-flags.yaml" --set leaderElection.enabled=false --set keySize=3072 \
   --set keyOrderPriority=SecretCreationTimestamp --set reverifyPeriod=0 --set leaderElection.leaseName=ss-lease \
   --set extraArgs[0]=--trusted-proxies= && check_args "our values set" "$work/render-ours-flags.yaml"
@@ -248,7 +284,7 @@ promop=$(GOTOOLCHAIN=local GOFLAGS= go mod download -json github.com/prometheus-
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
 kc apply --server-side -f "$promop/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml" >/dev/null
 kc wait --for=condition=Established --timeout=60s crd/servicemonitors.monitoring.coreos.com >/dev/null
-for ns in monitoring team-a team-b; do kc create namespace "$ns" >/dev/null; done
+for ns in monitoring team-a team-b; do kc create namespace "$ns" >/dev/null; done  # kube-public exists
 
 echo "-- every golden render through kubectl apply --dry-run=server"
 for c in $CASES; do
@@ -258,6 +294,17 @@ for c in $CASES; do
     pass "$c: $(grep -c 'created (server dry run)' <<<"$out") objects accepted"
   else
     fail "kubectl apply --dry-run=server of the $c render" "$out"
+  fi
+done
+
+echo "-- other values through kubectl apply --dry-run=server"
+for i in "${!TOGGLES[@]}"; do
+  r=$work/toggle-$i.yaml
+  [ -s "$r" ] || continue
+  if out=$(kc apply --dry-run=server -f "$r" 2>&1); then
+    pass "${TOGGLES[$i]}: $(grep -c 'created (server dry run)' <<<"$out") objects accepted"
+  else
+    fail "kubectl apply --dry-run=server with ${TOGGLES[$i]}" "$out"
   fi
 done
 
