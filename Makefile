@@ -5,7 +5,7 @@ CARGO ?= cargo
 CACHE_DIR ?= $(HOME)/.cache/sealed-secrets-rs
 export SSRS_CACHE_DIR := $(CACHE_DIR)
 
-.PHONY: all build dist test-dist test test-unit test-backends test-python test-e2e test-node test-image bench bench-library bench-kubeseal bench-controller demo demo-process image cluster-up cluster-down manifests check-manifests fuzz fmt lint audit template-oracle check-structure
+.PHONY: all build dist test-dist test test-unit test-backends test-python test-e2e test-node test-image test-chart bench bench-library bench-kubeseal bench-controller demo demo-process image cluster-up cluster-down manifests check-manifests fuzz fmt lint audit template-oracle check-structure
 
 all: build
 
@@ -14,8 +14,9 @@ build:
 
 ## ---- tests -------------------------------------------------------------------------------------
 # make test = unit tests (both crypto backends) + CLI tests + end-to-end tests on a real control plane + the image and
-# manifests as Pods on a real node.
-test: check-manifests check-structure test-unit test-backends test-python test-e2e test-node
+# manifests as Pods on a real node (with the Helm chart) + the chart rendered and checked against Bitnami's + the
+# release artifacts.
+test: check-manifests check-structure test-unit test-backends test-python test-e2e test-chart test-node test-dist
 
 test-unit:
 	$(CARGO) test --workspace --exclude sealed-secrets-e2e
@@ -44,15 +45,22 @@ test-node: testbin
 test-image: testbin
 	CARGO=$(CARGO) scripts/test-image.sh
 
+# The Helm chart (charts/sealed-secrets): helm lint --strict, golden renders (UPDATE_GOLDEN=1 rewrites
+# tests/chart/golden), the values it must refuse, each render through a server-side dry run and compared with Bitnami's
+# chart 2.18.5 on a private control plane (no node), and install/upgrade/uninstall of releases there.
+test-chart: testbin
+	CARGO=$(CARGO) scripts/test-chart.sh
+
 ## ---- control plane -----------------------------------------------------------------------------
 .PHONY: testbin
-# Builds (once; cached in $(CACHE_DIR)/testbin and nodebin) kube-apiserver, kube-controller-manager, kubectl,
-# kubelet, kube-scheduler, etcd, Bitnami's kubeseal + controller, and the node's containerd, runc, CNI plugins and
-# crane, from Go modules; installs missing system tools first.
+# Builds (once; cached in $(CACHE_DIR)/testbin, nodebin and helm) kube-apiserver, kube-controller-manager, kubectl,
+# kubelet, kube-scheduler, etcd, Bitnami's kubeseal + controller, the node's containerd, runc, CNI plugins and
+# crane, and Helm, from Go modules; installs missing system tools first.
 testbin:
 	@scripts/ensure-tools.sh
 	@scripts/setup-testbin.sh >/dev/null
 	@scripts/setup-nodebin.sh >/dev/null
+	@scripts/setup-helm.sh >/dev/null
 
 # A control plane for working by hand; prints the variables to use. Stop it with `make cluster-down`.
 # NODE=1 adds a real node (kubelet + containerd): `make cluster-up NODE=1`, then `make image` and
@@ -144,15 +152,21 @@ check-structure:
 	@python3 scripts/check-docs.py
 
 ## ---- generated manifests ---------------------------------------------------------------------
-# controller-manifests/crd.yaml is generated from the Rust type (crates/sealed-secrets/src/types.rs).
+# controller-manifests/crd.yaml is generated from the Rust type (crates/sealed-secrets/src/types.rs); the Helm chart
+# carries the same file in its crds/.
+CHART_CRD := charts/sealed-secrets/crds/sealedsecrets.bitnami.com.yaml
 manifests:
 	$(CARGO) run --quiet -p sealed-secrets-controller --bin crdgen > controller-manifests/crd.yaml.tmp
 	mv controller-manifests/crd.yaml.tmp controller-manifests/crd.yaml
+	cp controller-manifests/crd.yaml $(CHART_CRD)
 
-# Fails when the committed CRD differs from what the Rust type generates.
+# Fails when the committed CRD differs from what the Rust type generates, or the chart's copy from it.
 check-manifests:
+	@cmp -s controller-manifests/crd.yaml $(CHART_CRD) || { \
+	  diff -u controller-manifests/crd.yaml $(CHART_CRD) | head -40; \
+	  echo "$(CHART_CRD) differs from controller-manifests/crd.yaml: run make manifests and commit the result" >&2; exit 1; }
 	@$(CARGO) run --quiet -p sealed-secrets-controller --bin crdgen > $${TMPDIR:-/tmp}/ssrs-crd.yaml
 	@diff -u controller-manifests/crd.yaml $${TMPDIR:-/tmp}/ssrs-crd.yaml >/dev/null 2>&1 || { \
 	  diff -u controller-manifests/crd.yaml $${TMPDIR:-/tmp}/ssrs-crd.yaml | head -40; \
 	  echo "controller-manifests/crd.yaml is out of date: run make manifests and commit the result" >&2; exit 1; }
-	@echo "controller-manifests/crd.yaml is up to date"
+	@echo "controller-manifests/crd.yaml and its copy in the chart are up to date"
