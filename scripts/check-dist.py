@@ -232,7 +232,11 @@ def check_chart(d, version):
 def check_image(d, version):
     name = f"sealed-secrets-controller-{version}.oci.tar"
     with tarfile.open(os.path.join(d, name)) as t:
-        index = json.load(t.extractfile("index.json"))
+        entry = next((m for m in t.getmembers() if m.name in ("index.json", "./index.json")), None)
+        if entry is None:
+            problem(f"{name}: no index.json: not an OCI image layout archive")
+            return
+        index = json.load(t.extractfile(entry))
     refs = [m.get("annotations", {}).get("org.opencontainers.image.ref.name", "") for m in index.get("manifests", [])]
     if not any(r.endswith(":" + version) or r == version for r in refs):
         problem(f"{name}: its index names {refs}, none with the tag {version}")
