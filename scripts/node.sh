@@ -77,6 +77,12 @@ preflight() {
     [ -e "$(nodebin)/$b" ] || die "$(nodebin)/$b is missing: run scripts/setup-nodebin.sh (make testbin)"
   done
   [ -x "$(jq_field "$1" testbin)/kubelet" ] || die "kubelet is missing: run scripts/setup-testbin.sh (make testbin)"
+  # The kubelet evicts every Pod when its filesystem runs low (evictionHard below): refuse to start instead, with
+  # the reason, rather than let the tests fail on evicted Pods.
+  local free_mib
+  free_mib=$(df -Pm "$1" | awk 'NR==2 {print $4}')
+  [ "${free_mib:-0}" -ge 1024 ] \
+    || die "only ${free_mib} MiB free on the filesystem of $1: the node needs at least 1 GiB (the kubelet evicts Pods below 256 MiB); free some space (e.g. cargo clean)"
 }
 
 take_lock() { # DIR: a process holding the machine-wide node lock for the run's lifetime
@@ -213,7 +219,7 @@ authentication:
   webhook: {enabled: false}
 authorization:
   mode: AlwaysAllow
-evictionHard: {memory.available: 100Mi, nodefs.available: 1%, imagefs.available: 1%, nodefs.inodesFree: 1%}
+evictionHard: {memory.available: 100Mi, nodefs.available: 256Mi, imagefs.available: 256Mi, nodefs.inodesFree: 1%}
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 nodeStatusUpdateFrequency: 5s

@@ -233,7 +233,21 @@ e2e_test!(
         let inst = Installation::for_helm(&ctx, &[image_archive()?, bitnami_image()?]).await?;
         let helm = Helm::new(&ctx)?;
         let bitnami = bitnami_chart()?;
-        // Start from no key: Bitnami's controller makes the key our controller must adopt.
+        // Start as a user of Bitnami's chart starts: its CRD (Helm installs it from the chart's crds/, which
+        // Helm 4 applies server-side and so would refuse over the CRD kubectl applied for the other tests) and
+        // no key: Bitnami's controller makes the key our controller must adopt.
+        ctx.kubectl()
+            .run(
+                &[
+                    "delete",
+                    "crd",
+                    "sealedsecrets.bitnami.com",
+                    "--ignore-not-found",
+                    "--wait=true",
+                ],
+                None,
+            )
+            .await?;
         let key_secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), NAMESPACE);
         for name in keys(&ctx).await?.into_keys() {
             key_secrets.delete(&name, &Default::default()).await?;
