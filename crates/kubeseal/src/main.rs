@@ -6,6 +6,7 @@
 //! ([`controller`] reaches the controller through the API server's service proxy, and
 //! [`controller_modes`] runs `--validate` and `--re-encrypt` there), [`namespace`] the default
 //! namespace, [`input`]/[`output`] read and write, [`report`] prints errors and hints.
+//! [`edit`] runs the `set` and `unset` subcommands (a first argument upstream would ignore).
 //!
 //! Owns the command line. Builds on the format library (`sealed-secrets`) alone; must not depend on
 //! the controller or the template engine (it never renders `spec.template.data`: the controller does),
@@ -15,6 +16,7 @@ mod app;
 mod cert;
 mod controller;
 mod controller_modes;
+mod edit;
 mod flags;
 mod input;
 mod merge;
@@ -28,5 +30,9 @@ mod report;
 mod seal;
 
 fn main() -> std::process::ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(name) = edit::subcommand(&args) {
+        return report::exit(edit::run(name, args));
+    }
     report::exit(app::run(flags::Flags::parse_env()))
 }

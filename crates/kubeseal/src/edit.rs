@@ -1,0 +1,459 @@
+//! `kubeseal set FILE KEY=VALUE...` and `kubeseal unset FILE KEY...`: change some items of an
+//! existing SealedSecret file in place, with a minimal diff.
+//!
+//! Upstream kubeseal has no subcommands and ignores positional arguments, so a first argument
+//! that is exactly `set` or `unset` is free to select these commands; every other command line
+//! goes to the upstream-compatible parser ([`crate::flags`]) unchanged.
+//!
+//! Items are sealed for the file's own name, namespace and scope (its top-level annotations);
+//! items not named keep their ciphertext byte for byte, and the format (YAML or JSON) is kept.
+//! A file laid out as a kubeseal writes it (ours or Bitnami's: keys sorted, one item per line)
+//! is rendered again the same way, so every untouched line stays identical and new items land in
+//! their sorted place. Any other layout is re-formatted, and kubeseal says so on stderr. The
+//! file is replaced atomically (a temporary file in the same directory, then a rename) and keeps
+//! its permissions; on any error it is left as it was. No value ever appears in a message.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser};
+use sealed_secrets::manifest::{self, Format as StreamFormat};
+use sealed_secrets::names::KEY_HINT_ANNOTATION;
+use sealed_secrets::{Scope, SealedSecret};
+use zeroize::Zeroizing;
+
+use crate::cert::CertSource;
+use crate::flags::ConnectionFlags;
+use crate::input::{TTY_RAW_NOTE, read_stdin};
+use crate::output::{self, Format};
+use crate::report::message_with_hint;
+
+/// Where the sealing certificate comes from, as for sealing.
+#[derive(Debug, Args)]
+pub struct CertFlags {
+    /// Seal with this certificate (PEM file, or http://, https://, file:// URL) instead of asking the controller
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_CERT",
+        value_name = "FILE|URL",
+        default_value = "",
+        hide_default_value = true
+    )]
+    pub cert: String,
+
+    /// Namespace the controller runs in (to fetch the certificate)
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_CONTROLLER_NAMESPACE",
+        default_value = "kube-system"
+    )]
+    pub controller_namespace: String,
+
+    /// Service name of the controller (to fetch the certificate)
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_CONTROLLER_NAME",
+        default_value = "sealed-secrets-controller"
+    )]
+    pub controller_name: String,
+
+    #[command(flatten)]
+    pub connection: ConnectionFlags,
+}
+
+impl CertFlags {
+    fn source(&self) -> CertSource {
+        CertSource::from_flag(
+            &self.cert,
+            &self.controller_namespace,
+            &self.controller_name,
+            &self.connection,
+        )
+    }
+}
+
+/// Seal items into an existing SealedSecret file, in place.
+///
+/// Each item is sealed for the file's name, namespace and scope; the other items keep their
+/// ciphertext, and a file written by kubeseal (this one or Bitnami's) changes only in the lines
+/// of the items named, so `git diff` shows just those. Values given as KEY=VALUE are visible to
+/// other users of the machine and kept in shell history: prefer --from-file for real secrets.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubeseal set",
+    max_term_width = 100,
+    after_help = "Examples:\n  kubeseal set db.sealed.yaml --cert cert.pem --from-file password=./password.txt\n  printf %s \"$TOKEN\" | kubeseal set api.sealed.json --cert cert.pem --from-file token=-\n  kubeseal set app.sealed.yaml --from-env-file app.env   # certificate from the controller"
+)]
+pub struct SetFlags {
+    /// The SealedSecret file to update in place (YAML or JSON, exactly one SealedSecret)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Items to seal, each KEY=VALUE (the value is everything after the first '=')
+    #[arg(value_name = "KEY=VALUE")]
+    pub items: Vec<String>,
+
+    /// Seal the content of PATH as item KEY; PATH '-' reads standard input (repeatable)
+    #[arg(long, value_name = "KEY=PATH", action = clap::ArgAction::Append)]
+    pub from_file: Vec<String>,
+
+    /// Seal every KEY=VALUE line of PATH (blank lines and lines starting with '#' are skipped; repeatable)
+    #[arg(long, value_name = "PATH", action = clap::ArgAction::Append)]
+    pub from_env_file: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub cert: CertFlags,
+}
+
+/// Remove items from an existing SealedSecret file, in place.
+///
+/// Needs no certificate: the other items keep their ciphertext, and a file written by kubeseal
+/// changes only in the lines of the items removed.
+#[derive(Debug, Parser)]
+#[command(name = "kubeseal unset", max_term_width = 100)]
+pub struct UnsetFlags {
+    /// The SealedSecret file to update in place (YAML or JSON, exactly one SealedSecret)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Items to remove
+    #[arg(value_name = "KEY", required = true)]
+    pub keys: Vec<String>,
+}
+
+/// The subcommand named by the first argument, if any.
+pub fn subcommand(args: &[OsString]) -> Option<&'static str> {
+    match args.get(1).and_then(|a| a.to_str()) {
+        Some("set") => Some("set"),
+        Some("unset") => Some("unset"),
+        _ => None,
+    }
+}
+
+/// Runs `kubeseal set` or `kubeseal unset` with the process's arguments (`args[1]` is the
+/// subcommand). Usage errors print clap's message and exit with status 2, as for sealing.
+pub fn run(name: &str, args: Vec<OsString>) -> Result<()> {
+    let mut argv = vec![OsString::from(format!("kubeseal {name}"))];
+    argv.extend(args.into_iter().skip(2));
+    if name == "set" {
+        let flags = SetFlags::try_parse_from(argv).unwrap_or_else(|e| e.exit());
+        set(&flags)
+    } else {
+        let flags = UnsetFlags::try_parse_from(argv).unwrap_or_else(|e| e.exit());
+        unset(&flags)
+    }
+}
+
+/// A SealedSecret file as read.
+struct Target {
+    sealed: SealedSecret,
+    format: Format,
+    /// How the file differs from kubeseal's rendering of it: `None` if it is laid out
+    /// differently, else whether it starts with the `---` line.
+    layout: Option<bool>,
+}
+
+fn read_target(file: &Path) -> Result<Target> {
+    let bytes = std::fs::read(file).map_err(|e| {
+        message_with_hint(
+            format!("cannot read {}: {e}", file.display()),
+            "pass the SealedSecret file to change (create one first with kubeseal -w FILE)",
+        )
+    })?;
+    let format = Format::from_extension(file).unwrap_or(match manifest::detect_format(&bytes) {
+        StreamFormat::Json => Format::Json,
+        StreamFormat::Yaml => Format::Yaml,
+    });
+    let mut found = manifest::parse_sealed_secrets(&bytes).map_err(|e| {
+        crate::report::hinted(
+            anyhow::Error::from(e).context(format!("cannot read {}", file.display())),
+            "the file must hold exactly one SealedSecret (YAML or JSON)",
+        )
+    })?;
+    if found.len() != 1 {
+        return Err(message_with_hint(
+            format!(
+                "{} holds {} SealedSecrets; set and unset change exactly one",
+                file.display(),
+                found.len()
+            ),
+            "put each SealedSecret in a file of its own",
+        ));
+    }
+    let (_, sealed) = found.remove(0);
+    let canonical = output::render(&[output::sealed_secret_value(&sealed)?], format)?;
+    let layout = if canonical.as_bytes() == bytes.as_slice() {
+        Some(true)
+    } else if canonical.strip_prefix("---\n").map(str::as_bytes) == Some(bytes.as_slice()) {
+        Some(false)
+    } else {
+        None
+    };
+    Ok(Target {
+        sealed,
+        format,
+        layout,
+    })
+}
+
+fn write_target(file: &Path, target: &Target) -> Result<()> {
+    let rendered = output::render(&[output::sealed_secret_value(&target.sealed)?], target.format)?;
+    let bytes = match target.layout {
+        Some(false) => rendered.strip_prefix("---\n").unwrap_or(&rendered),
+        Some(true) => &rendered,
+        None => {
+            eprintln!(
+                "note: {} was not laid out as kubeseal writes it, so it was re-formatted \
+                 (comments, key order and unknown fields were not kept)",
+                file.display()
+            );
+            &rendered
+        }
+    };
+    output::replace_file(file, bytes.as_bytes())
+}
+
+/// Checks an item name as the API server does for Secret keys.
+fn check_key(key: &str, from: &str) -> Result<()> {
+    let valid = !key.is_empty()
+        && key.len() <= 253
+        && key != "."
+        && key != ".."
+        && key
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'));
+    if valid {
+        return Ok(());
+    }
+    Err(message_with_hint(
+        format!("invalid item name {key:?} ({from})"),
+        "an item name has at most 253 letters, digits, '-', '_' and '.'",
+    ))
+}
+
+/// The values to seal, by item name.
+type Values = BTreeMap<String, Zeroizing<Vec<u8>>>;
+
+fn add_value(values: &mut Values, key: &str, value: Zeroizing<Vec<u8>>, from: &str) -> Result<()> {
+    check_key(key, from)?;
+    if values.insert(key.to_owned(), value).is_some() {
+        return Err(message_with_hint(
+            format!("item {key:?} is given more than once ({from})"),
+            "give each item once",
+        ));
+    }
+    Ok(())
+}
+
+/// Reads every value of `kubeseal set`, before anything is sealed or written.
+fn read_values(flags: &SetFlags) -> Result<Values> {
+    let mut values = Values::new();
+    for (i, item) in flags.items.iter().enumerate() {
+        // Never echo the argument: without '=' it may be a bare value.
+        let Some((key, value)) = item.split_once('=') else {
+            return Err(message_with_hint(
+                format!(
+                    "item argument {} is not KEY=VALUE (its text is not shown, it may be a secret)",
+                    i + 1
+                ),
+                "write KEY=VALUE, or use --from-file KEY=PATH",
+            ));
+        };
+        add_value(
+            &mut values,
+            key,
+            Zeroizing::new(value.as_bytes().to_vec()),
+            "KEY=VALUE argument",
+        )?;
+    }
+    let mut stdin_used = false;
+    for spec in &flags.from_file {
+        let Some((key, path)) = spec.split_once('=').filter(|(k, p)| !k.is_empty() && !p.is_empty())
+        else {
+            return Err(message_with_hint(
+                format!("--from-file {spec:?} is not KEY=PATH"),
+                "name the item: --from-file KEY=PATH (PATH '-' is standard input)",
+            ));
+        };
+        let value = if path == "-" {
+            if stdin_used {
+                return Err(message_with_hint(
+                    "--from-file reads standard input ('-') more than once",
+                    "give at most one --from-file KEY=-",
+                ));
+            }
+            stdin_used = true;
+            read_stdin(TTY_RAW_NOTE).with_context(|| format!("cannot read item {key:?}"))?
+        } else {
+            crate::input::read_file(Path::new(path)).map_err(|e| {
+                message_with_hint(
+                    format!("cannot read --from-file {path} for item {key:?}: {e}"),
+                    "check the path; the file's whole content becomes the item's value",
+                )
+            })?
+        };
+        add_value(&mut values, key, value, &format!("--from-file {spec}"))?;
+    }
+    for path in &flags.from_env_file {
+        let bytes = crate::input::read_file(path).map_err(|e| {
+            message_with_hint(
+                format!("cannot read --from-env-file {}: {e}", path.display()),
+                "check the path",
+            )
+        })?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            message_with_hint(
+                format!("--from-env-file {} is not UTF-8 text", path.display()),
+                "use --from-file KEY=PATH for binary values",
+            )
+        })?;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim_start();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let from = format!("--from-env-file {} line {}", path.display(), n + 1);
+            let Some((key, value)) = line.split_once('=') else {
+                return Err(message_with_hint(
+                    format!("{from} is not KEY=VALUE (its text is not shown)"),
+                    "write one KEY=VALUE per line; blank lines and lines starting with '#' are skipped",
+                ));
+            };
+            add_value(
+                &mut values,
+                key,
+                Zeroizing::new(value.as_bytes().to_vec()),
+                &from,
+            )?;
+        }
+    }
+    if values.is_empty() {
+        return Err(message_with_hint(
+            "no items to set",
+            "give KEY=VALUE arguments, --from-file KEY=PATH or --from-env-file PATH",
+        ));
+    }
+    Ok(values)
+}
+
+/// The namespace and name the file's items are bound to, for its scope.
+fn binding(file: &Path, sealed: &SealedSecret, scope: Scope) -> Result<(String, String)> {
+    if scope == Scope::ClusterWide {
+        return Ok((String::new(), String::new()));
+    }
+    let namespace = sealed.metadata.namespace.clone().unwrap_or_default();
+    if namespace.is_empty() {
+        return Err(message_with_hint(
+            format!(
+                "{} has no metadata.namespace, but its scope ({scope}) binds items to one",
+                file.display()
+            ),
+            "set metadata.namespace in the file to the namespace it is applied in",
+        ));
+    }
+    crate::names::check_namespace("metadata.namespace", &namespace)?;
+    let name = match scope {
+        Scope::Strict => {
+            let name = sealed.metadata.name.clone().unwrap_or_default();
+            crate::names::check_name("metadata.name", &name)
+                .with_context(|| format!("{} (strict scope binds items to the name)", file.display()))?;
+            name
+        }
+        _ => String::new(),
+    };
+    Ok((namespace, name))
+}
+
+/// `kubeseal set`.
+pub fn set(flags: &SetFlags) -> Result<()> {
+    let file = &flags.file;
+    let mut target = read_target(file)?;
+    let values = read_values(flags)?;
+    let scope = Scope::from_annotations(target.sealed.metadata.annotations.as_ref());
+    let (namespace, name) = binding(file, &target.sealed, scope)?;
+    let key = flags.cert.source().public_key()?;
+    let mut added = Vec::new();
+    let mut replaced = Vec::new();
+    for (item, value) in &values {
+        let ciphertext = sealed_secrets::seal::seal_value(
+            &mut rand::rngs::OsRng,
+            &key,
+            value,
+            scope,
+            &namespace,
+            &name,
+        )
+        .with_context(|| format!("cannot seal item {item:?}"))?;
+        let previous = target
+            .sealed
+            .spec
+            .encrypted_data
+            .insert(item.clone(), ciphertext);
+        if previous.is_some() {
+            replaced.push(item.as_str());
+        } else {
+            added.push(item.as_str());
+        }
+    }
+    // The key hint names the certificate that sealed the items: a file without one (Bitnami's)
+    // gets none, and one naming another certificate now names the newest items' certificate (the
+    // controller tries the hinted key first and falls back to all keys).
+    let fingerprint = key.fingerprint().to_string();
+    if let Some(hint) = target
+        .sealed
+        .metadata
+        .annotations
+        .as_mut()
+        .and_then(|a| a.get_mut(KEY_HINT_ANNOTATION))
+        && *hint != fingerprint
+    {
+        *hint = fingerprint;
+    }
+    write_target(file, &target)?;
+    eprintln!(
+        "{}: {}",
+        file.display(),
+        summary(&[("added", &added), ("replaced", &replaced)])
+    );
+    Ok(())
+}
+
+/// `kubeseal unset`.
+pub fn unset(flags: &UnsetFlags) -> Result<()> {
+    let file = &flags.file;
+    let mut target = read_target(file)?;
+    let data = &mut target.sealed.spec.encrypted_data;
+    for key in &flags.keys {
+        if !data.contains_key(key) {
+            let items: Vec<&str> = data.keys().map(String::as_str).collect();
+            return Err(message_with_hint(
+                format!("{} has no item {key:?}", file.display()),
+                format!("its items are: {}", items.join(", ")),
+            ));
+        }
+    }
+    for key in &flags.keys {
+        data.remove(key);
+    }
+    if data.is_empty() {
+        return Err(message_with_hint(
+            format!("unset would remove every item of {}", file.display()),
+            "delete the file instead, or keep at least one item",
+        ));
+    }
+    write_target(file, &target)?;
+    let removed: Vec<&str> = flags.keys.iter().map(String::as_str).collect();
+    eprintln!("{}: {}", file.display(), summary(&[("removed", &removed)]));
+    Ok(())
+}
+
+fn summary(parts: &[(&str, &[&str])]) -> String {
+    parts
+        .iter()
+        .filter(|(_, items)| !items.is_empty())
+        .map(|(what, items)| format!("{what} {}", items.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
