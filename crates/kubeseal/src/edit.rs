@@ -199,7 +199,10 @@ fn read_target(file: &Path) -> Result<Target> {
 }
 
 fn write_target(file: &Path, target: &Target) -> Result<()> {
-    let rendered = output::render(&[output::sealed_secret_value(&target.sealed)?], target.format)?;
+    let rendered = output::render(
+        &[output::sealed_secret_value(&target.sealed)?],
+        target.format,
+    )?;
     let bytes = match target.layout {
         Some(false) => rendered.strip_prefix("---\n").unwrap_or(&rendered),
         Some(true) => &rendered,
@@ -270,7 +273,9 @@ fn read_values(flags: &SetFlags) -> Result<Values> {
     }
     let mut stdin_used = false;
     for spec in &flags.from_file {
-        let Some((key, path)) = spec.split_once('=').filter(|(k, p)| !k.is_empty() && !p.is_empty())
+        let Some((key, path)) = spec
+            .split_once('=')
+            .filter(|(k, p)| !k.is_empty() && !p.is_empty())
         else {
             return Err(message_with_hint(
                 format!("--from-file {spec:?} is not KEY=PATH"),
@@ -357,8 +362,9 @@ fn binding(file: &Path, sealed: &SealedSecret, scope: Scope) -> Result<(String, 
     let name = match scope {
         Scope::Strict => {
             let name = sealed.metadata.name.clone().unwrap_or_default();
-            crate::names::check_name("metadata.name", &name)
-                .with_context(|| format!("{} (strict scope binds items to the name)", file.display()))?;
+            crate::names::check_name("metadata.name", &name).with_context(|| {
+                format!("{} (strict scope binds items to the name)", file.display())
+            })?;
             name
         }
         _ => String::new(),
