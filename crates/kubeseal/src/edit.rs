@@ -1,8 +1,9 @@
 //! `kubeseal set FILE KEY=VALUE...` and `kubeseal unset FILE KEY...`: change some items of an
-//! existing SealedSecret file in place, with a minimal diff.
+//! existing SealedSecret file in place, with a minimal diff (`kubeseal edit`, in [`crate::editor`],
+//! writes files the same way).
 //!
 //! Upstream kubeseal has no subcommands and ignores positional arguments, so a first argument
-//! that is exactly `set` or `unset` is free to select these commands; every other command line
+//! that is exactly `set`, `unset` or `edit` is free to select these commands; every other command line
 //! goes to the upstream-compatible parser ([`crate::flags`]) unchanged.
 //!
 //! Items are sealed for the file's own name, namespace and scope (its top-level annotations);
@@ -64,7 +65,7 @@ pub struct CertFlags {
 }
 
 impl CertFlags {
-    fn source(&self) -> CertSource {
+    pub(crate) fn source(&self) -> CertSource {
         CertSource::from_flag(
             &self.cert,
             &self.controller_namespace,
@@ -128,13 +129,17 @@ pub fn subcommand(args: &[OsString]) -> Option<&'static str> {
     match args.get(1).and_then(|a| a.to_str()) {
         Some("set") => Some("set"),
         Some("unset") => Some("unset"),
+        Some("edit") => Some("edit"),
         _ => None,
     }
 }
 
-/// Runs `kubeseal set` or `kubeseal unset` with the process's arguments (`args[1]` is the
+/// Runs `kubeseal set`, `unset` or `edit` with the process's arguments (`args[1]` is the
 /// subcommand). Usage errors print clap's message and exit with status 2, as for sealing.
 pub fn run(name: &str, args: Vec<OsString>) -> Result<()> {
+    if name == "edit" {
+        return crate::editor::run(args);
+    }
     let mut argv = vec![OsString::from(format!("kubeseal {name}"))];
     argv.extend(args.into_iter().skip(2));
     if name == "set" {
@@ -147,15 +152,15 @@ pub fn run(name: &str, args: Vec<OsString>) -> Result<()> {
 }
 
 /// A SealedSecret file as read.
-struct Target {
-    sealed: SealedSecret,
+pub(crate) struct Target {
+    pub(crate) sealed: SealedSecret,
     format: Format,
     /// How the file differs from kubeseal's rendering of it: `None` if it is laid out
     /// differently, else whether it starts with the `---` line.
     layout: Option<bool>,
 }
 
-fn read_target(file: &Path) -> Result<Target> {
+pub(crate) fn read_target(file: &Path) -> Result<Target> {
     let bytes = std::fs::read(file).map_err(|e| {
         message_with_hint(
             format!("cannot read {}: {e}", file.display()),
@@ -198,7 +203,7 @@ fn read_target(file: &Path) -> Result<Target> {
     })
 }
 
-fn write_target(file: &Path, target: &Target) -> Result<()> {
+pub(crate) fn write_target(file: &Path, target: &Target) -> Result<()> {
     let rendered = output::render(
         &[output::sealed_secret_value(&target.sealed)?],
         target.format,
@@ -219,7 +224,7 @@ fn write_target(file: &Path, target: &Target) -> Result<()> {
 }
 
 /// Checks an item name as the API server does for Secret keys.
-fn check_key(key: &str, from: &str) -> Result<()> {
+pub(crate) fn check_key(key: &str, from: &str) -> Result<()> {
     let valid = !key.is_empty()
         && key.len() <= 253
         && key != "."
@@ -344,7 +349,11 @@ fn read_values(flags: &SetFlags) -> Result<Values> {
 }
 
 /// The namespace and name the file's items are bound to, for its scope.
-fn binding(file: &Path, sealed: &SealedSecret, scope: Scope) -> Result<(String, String)> {
+pub(crate) fn binding(
+    file: &Path,
+    sealed: &SealedSecret,
+    scope: Scope,
+) -> Result<(String, String)> {
     if scope == Scope::ClusterWide {
         return Ok((String::new(), String::new()));
     }
@@ -403,9 +412,20 @@ pub fn set(flags: &SetFlags) -> Result<()> {
             added.push(item.as_str());
         }
     }
-    // The key hint names the certificate that sealed the items: a file without one (Bitnami's)
-    // gets none, and one naming another certificate now names the newest items' certificate (the
-    // controller tries the hinted key first and falls back to all keys).
+    update_key_hint(&mut target, &key);
+    write_target(file, &target)?;
+    eprintln!(
+        "{}: {}",
+        file.display(),
+        summary(&[("added", &added), ("replaced", &replaced)])
+    );
+    Ok(())
+}
+
+/// The key hint names the certificate that sealed the newest items: a file without one (Bitnami's)
+/// gets none, and one naming another certificate is updated (the controller tries the hinted key
+/// first and falls back to all keys).
+pub(crate) fn update_key_hint(target: &mut Target, key: &sealed_secrets::keys::PublicKey) {
     let fingerprint = key.fingerprint().to_string();
     if let Some(hint) = target
         .sealed
@@ -417,13 +437,6 @@ pub fn set(flags: &SetFlags) -> Result<()> {
     {
         *hint = fingerprint;
     }
-    write_target(file, &target)?;
-    eprintln!(
-        "{}: {}",
-        file.display(),
-        summary(&[("added", &added), ("replaced", &replaced)])
-    );
-    Ok(())
 }
 
 /// `kubeseal unset`.
@@ -455,7 +468,7 @@ pub fn unset(flags: &UnsetFlags) -> Result<()> {
     Ok(())
 }
 
-fn summary(parts: &[(&str, &[&str])]) -> String {
+pub(crate) fn summary(parts: &[(&str, &[&str])]) -> String {
     parts
         .iter()
         .filter(|(_, items)| !items.is_empty())

@@ -6,7 +6,8 @@
 //! ([`controller`] reaches the controller through the API server's service proxy, and
 //! [`controller_modes`] runs `--validate` and `--re-encrypt` there), [`namespace`] the default
 //! namespace, [`input`]/[`output`] read and write, [`report`] prints errors and hints.
-//! [`edit`] runs the `set` and `unset` subcommands (a first argument upstream would ignore).
+//! [`edit`] runs the `set` and `unset` subcommands and [`editor`] `edit` (a first argument upstream
+//! would ignore).
 //!
 //! Owns the command line. Builds on the format library (`sealed-secrets`) alone; must not depend on
 //! the controller or the template engine (it never renders `spec.template.data`: the controller does),
@@ -17,6 +18,7 @@ mod cert;
 mod controller;
 mod controller_modes;
 mod edit;
+mod editor;
 mod flags;
 mod input;
 mod merge;
