@@ -20,7 +20,7 @@ use std::ffi::OsString;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use clap::Parser;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
@@ -225,8 +225,9 @@ fn parse_view(bytes: &[u8], target: &Target) -> Result<BTreeMap<String, Zeroizin
     Ok(items)
 }
 
-/// Runs the editor on `path`; `Ok(false)` if it failed (non-zero exit) or kubeseal was told to stop.
-fn run_editor(path: &Path) -> Result<bool> {
+/// Runs the editor on `path`; an error if it failed (non-zero exit) or kubeseal was told to stop.
+fn run_editor(path: &Path, file: &Path) -> Result<()> {
+    let unchanged = format!("nothing was changed in {}", file.display());
     let editor = std::env::var("VISUAL")
         .ok()
         .filter(|v| !v.trim().is_empty())
@@ -280,9 +281,12 @@ fn run_editor(path: &Path) -> Result<bool> {
                 status = child.wait() => {
                     let status = status.context("cannot wait for the editor")?;
                     if !status.success() {
-                        eprintln!("the editor {editor:?} exited with {status}: nothing was changed");
+                        return Err(message_with_hint(
+                            format!("the editor {editor:?} exited with {status}"),
+                            unchanged,
+                        ));
                     }
-                    return Ok(status.success());
+                    return Ok(());
                 }
                 // Ctrl-C belongs to the editor (it gets it too); kubeseal keeps waiting.
                 _ = interrupt.recv() => {}
@@ -291,8 +295,7 @@ fn run_editor(path: &Path) -> Result<bool> {
             }
         }
         let _ = child.kill().await;
-        eprintln!("kubeseal edit was stopped: nothing was changed");
-        Ok(false)
+        Err(message_with_hint("kubeseal edit was stopped", unchanged))
     })
 }
 
@@ -318,9 +321,7 @@ pub fn edit(flags: &EditFlags) -> Result<()> {
             .and_then(|()| out.flush())
             .with_context(|| format!("cannot write {}", buffer.display()))?;
     }
-    if !run_editor(&buffer)? {
-        bail!("{} was not changed", file.display());
-    }
+    run_editor(&buffer, file)?;
     let edited = Zeroizing::new(
         std::fs::read(&buffer).with_context(|| format!("cannot read {}", buffer.display()))?,
     );

@@ -31,7 +31,8 @@ use sealed_secrets::go_syntax::parse_bool;
     after_help = "Environment: every flag can also be set as SEALED_SECRETS_<FLAG_NAME>, e.g. SEALED_SECRETS_CERT=cert.pem.\n\n\
 Editing a SealedSecret file in place (only the items named change; see kubeseal set --help):\n  \
 kubeseal set FILE KEY=VALUE... [--from-file KEY=PATH] [--from-env-file PATH]\n  \
-kubeseal unset FILE KEY..."
+kubeseal unset FILE KEY...\n  \
+kubeseal edit FILE [--recovery-private-key KEY]   (in $VISUAL/$EDITOR)"
 )]
 pub struct Flags {
     /// Seal with this certificate (PEM file, or http://, https://, file:// URL) instead of asking the controller

@@ -1,4 +1,5 @@
-//! `kubeseal set` and `kubeseal unset` round trips: edit a SealedSecret file, then
+//! `kubeseal set`, `kubeseal unset` and `kubeseal edit` (with `$EDITOR` a shell script) round trips: edit a
+//! SealedSecret file, then
 //! `--recovery-unseal` with the fixture key gives exactly the expected data, and every line that
 //! does not hold a changed item is byte-identical to the file before (for JSON, up to the comma
 //! that the line before an added or removed last item gains or loses).
@@ -378,4 +379,214 @@ fn errors_change_nothing_and_hide_values() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(leftovers.len(), 2, "no temporary file left: {leftovers:?}");
+}
+
+/// `kubeseal edit FILE args...` with `$EDITOR` set to a shell script of `body` (its last argument is the
+/// buffer, in `$f`; it records the buffer's path, its directory's mode and its arguments in `dir`).
+fn edit_with(dir: &Path, body: &str, file: &Path, args: &[&str]) -> Output {
+    let script = dir.join("vim");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nfor a; do f=\"$a\"; done\necho \"$f\" > {d}/buffer-path\nstat -c %a \"$(dirname \"$f\")\" > {d}/buffer-dir-mode\nprintf '%s ' \"$@\" > {d}/editor-args\ncp \"$f\" {d}/view\n{body}\n",
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut all = vec!["edit", file.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let child = Command::new(env!("CARGO_BIN_EXE_kubeseal"))
+        .args(&all)
+        .env("HOME", "/nonexistent-home")
+        .env_remove("KUBECONFIG")
+        .env_remove("VISUAL")
+        .env("EDITOR", &script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    // The buffer and its directory are gone, whatever happened.
+    let buffer = std::fs::read_to_string(dir.join("buffer-path")).unwrap();
+    let buffer = Path::new(buffer.trim());
+    assert!(
+        !buffer.parent().unwrap().exists(),
+        "{} left behind",
+        buffer.display()
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("buffer-dir-mode"))
+            .unwrap()
+            .trim(),
+        "700"
+    );
+    out
+}
+
+fn edit_file(test: &str) -> (PathBuf, PathBuf, String) {
+    let dir = scratch(test);
+    let file = dir.join("s.yaml");
+    std::fs::copy(fixture("bitnami-strict.yaml"), &file).unwrap();
+    let before = std::fs::read_to_string(&file).unwrap();
+    (dir, file, before)
+}
+
+#[test]
+fn edit_write_only() {
+    let (dir, file, before) = edit_file("edit-write-only");
+    let cert = fixture("cert.pem");
+    let out = edit_with(
+        &dir,
+        "sed -i 's/^  password: .*/  password: n3w/' \"$f\"\nprintf '  added: \"multi\\\\nline\"\\n' >> \"$f\"",
+        &file,
+        &["--cert", cert.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let view = std::fs::read_to_string(dir.join("view")).unwrap();
+    assert!(
+        view.contains("  password: \"<sealed: unchanged>\"\n"),
+        "{view}"
+    );
+    assert!(!view.contains("hunter2"), "{view}");
+    // vim is told to keep no swap, backup, undo or viminfo file.
+    let args = std::fs::read_to_string(dir.join("editor-args")).unwrap();
+    assert!(
+        args.starts_with("-n -i NONE --cmd set nobackup nowritebackup noundofile "),
+        "{args}"
+    );
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert_minimal_diff(&before, &after, &["password", "added"]);
+    assert_eq!(
+        ciphertext(&before, "username"),
+        ciphertext(&after, "username")
+    );
+    assert_eq!(
+        unsealed(&file),
+        map(&[
+            ("password", "n3w"),
+            ("username", "admin"),
+            ("added", "multi\nline")
+        ])
+    );
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        format!("{}: added added; replaced password\n", file.display())
+    );
+
+    // Deleting a line removes the item; no certificate is needed for that.
+    let out = edit_with(&dir, "sed -i '/^  added:/d' \"$f\"", &file, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        unsealed(&file),
+        map(&[("password", "n3w"), ("username", "admin")])
+    );
+}
+
+#[test]
+fn edit_with_private_key_shows_values_and_reseals_only_changes() {
+    let (dir, file, before) = edit_file("edit-key");
+    let key = fixture("key.pem");
+    let cert = fixture("cert.pem");
+    let out = edit_with(
+        &dir,
+        "sed -i 's/^  username: admin/  username: root/' \"$f\"",
+        &file,
+        &[
+            "--recovery-private-key",
+            key.to_str().unwrap(),
+            "--cert",
+            cert.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let view = std::fs::read_to_string(dir.join("view")).unwrap();
+    assert!(
+        view.contains("  password: hunter2\n  username: admin\n"),
+        "{view}"
+    );
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert_minimal_diff(&before, &after, &["username"]);
+    assert_eq!(
+        ciphertext(&before, "password"),
+        ciphertext(&after, "password")
+    );
+    assert_eq!(
+        unsealed(&file),
+        map(&[("password", "hunter2"), ("username", "root")])
+    );
+}
+
+#[test]
+fn edit_changes_nothing_when_unchanged_failed_or_stopped() {
+    let (dir, file, before) = edit_file("edit-nothing");
+    let cases = [
+        ("true", true, "no changes"),
+        ("exit 3", false, "exited with exit status: 3"),
+        ("printf '' > \"$f\"", false, "the edited buffer is empty"),
+        (
+            "sed -i 's/^  name: db-creds/  name: other/; s/^  password: .*/  password: x/' \"$f\"",
+            false,
+            "changes items only",
+        ),
+        // A new item with the placeholder is an error, not a removal.
+        (
+            "sed -i 's/^  username: .*/  zz: \"<sealed: unchanged>\"/' \"$f\"",
+            false,
+            "placeholder",
+        ),
+        // SIGTERM to kubeseal stops the editor; nothing is written.
+        (
+            "sed -i 's/^  password: .*/  password: x/' \"$f\"\nkill -TERM $PPID\nsleep 1",
+            false,
+            "was stopped",
+        ),
+    ];
+    for (body, success, message) in cases {
+        std::fs::write(&file, &before).unwrap();
+        let out = edit_with(
+            &dir,
+            body,
+            &file,
+            &["--cert", fixture("cert.pem").to_str().unwrap()],
+        );
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains(message), "{body}: {stderr}");
+        assert_eq!(out.status.success(), success, "{body}: {stderr}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), before, "{body}");
+    }
+}
+
+/// Ctrl-C while the editor runs belongs to the editor: kubeseal keeps waiting and applies the edit.
+#[test]
+fn edit_survives_ctrl_c_in_the_editor() {
+    let (dir, file, _) = edit_file("edit-ctrl-c");
+    let out = edit_with(
+        &dir,
+        "kill -INT $PPID\nsleep 0.2\nsed -i 's/^  password: .*/  password: after-ctrl-c/' \"$f\"",
+        &file,
+        &["--cert", fixture("cert.pem").to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        unsealed(&file),
+        map(&[("password", "after-ctrl-c"), ("username", "admin")])
+    );
 }
