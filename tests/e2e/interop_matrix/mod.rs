@@ -12,7 +12,7 @@
 //! - [`raw_merge_recovery`]: `--raw` values from both CLIs assembled into SealedSecrets, `--merge-into`
 //!   with every creator/merger pair, and `--recovery-unseal` of all of them with the controller's key
 //!   backup, by both CLIs.
-//! - [`set_unset`]: our `kubeseal set`/`unset` on files written by both CLIs, unsealed by the controller
+//! - [`set_unset`]: our `kubeseal set`/`unset`/`edit` on files written by both CLIs, unsealed by the controller
 //!   with exactly the edited data, every other line of the file unchanged.
 
 mod harness;

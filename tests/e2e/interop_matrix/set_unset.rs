@@ -1,10 +1,13 @@
-//! `kubeseal set` and `kubeseal unset` (ours; Bitnami's kubeseal has no such commands) on files written by
-//! both CLIs, for every scope, accepted by one controller (one test per controller implementation): the
+//! `kubeseal set`, `kubeseal unset` and `kubeseal edit` (ours, with `$EDITOR` a script; Bitnami's kubeseal
+//! has no such commands) on files written by both CLIs, for every scope, accepted by one controller (one test per controller implementation): the
 //! controller writes exactly the edited data, and every line of the file that names no changed item is the
 //! same as before (for JSON, up to the comma before a new last item).
 
+use std::os::unix::fs::PermissionsExt;
+
 use anyhow::{Context as _, ensure};
 use sealed_secrets_test_support::TestContext;
+use sealed_secrets_test_support::process::{output, workspace_binary};
 
 use super::harness::{
     ControllerUnderTest, Expected, Impl, Scope, apply, bytes, fetch_cert_with_both,
@@ -29,8 +32,8 @@ fn untouched_lines(text: &str, items: &[&str]) -> Vec<String> {
         .collect()
 }
 
-/// `creator` seals a Secret to a file; our kubeseal replaces one item, adds two (one binary, from a file)
-/// and removes one. Strict uses YAML, the other scopes JSON; `fetch`: the first `set` gets the certificate
+/// `creator` seals a Secret to a file; our kubeseal replaces one item, adds two (one binary, from a file),
+/// removes one, then `kubeseal edit` (write-only) replaces one and adds one. Strict uses YAML, the other scopes JSON; `fetch`: the first `set` gets the certificate
 /// through the API server instead of `--cert`.
 async fn edit(
     ctx: &TestContext,
@@ -105,8 +108,27 @@ stringData:
         .run_ok(ctx.cluster, &["unset", &path, "remove"], "")
         .await
         .with_context(|| what.clone())?;
+    let editor = work.join(format!("{name}-editor.sh"));
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nfor a; do f=\"$a\"; done\n\
+         sed -i 's/^  piped: .*/  piped: edited/' \"$f\"\nprintf '  from-edit: \"yes\"\\n' >> \"$f\"\n",
+    )?;
+    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755))?;
+    let mut command = tokio::process::Command::new(workspace_binary("kubeseal")?);
+    command
+        .args(["edit", &path, "--cert", cert])
+        .env_remove("VISUAL")
+        .env_remove("SEALED_SECRETS_CERT")
+        .env("EDITOR", &editor);
+    let out = output(&mut command, Some("")).await?;
+    ensure!(
+        out.status.success(),
+        "{what}: kubeseal edit failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let after = std::fs::read_to_string(&file)?;
-    let changed = ["replace", "binary", "piped", "remove"];
+    let changed = ["replace", "binary", "piped", "remove", "from-edit"];
     ensure!(
         untouched_lines(&before, &changed) == untouched_lines(&after, &changed),
         "{what}: lines other than the changed items' differ:\n--- before\n{before}\n--- after\n{after}"
@@ -125,7 +147,8 @@ stringData:
             ("keep", b"kept"),
             ("replace", "new ☃".as_bytes()),
             ("binary", BINARY),
-            ("piped", b"from stdin"),
+            ("piped", b"edited"),
+            ("from-edit", b"yes"),
         ]),
     };
     Ok((what, after, expected))
@@ -154,12 +177,12 @@ async fn matrix(ctx: TestContext, which: Impl) -> anyhow::Result<()> {
     Ok(())
 }
 
-e2e_test!(set_and_unset_with_our_controller, |ctx| matrix(
+e2e_test!(set_unset_and_edit_with_our_controller, |ctx| matrix(
     ctx,
     Impl::Ours
 ));
 
-e2e_test!(set_and_unset_with_bitnami_controller, |ctx| matrix(
+e2e_test!(set_unset_and_edit_with_bitnami_controller, |ctx| matrix(
     ctx,
     Impl::Bitnami
 ));
