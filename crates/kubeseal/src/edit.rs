@@ -220,7 +220,9 @@ pub(crate) fn write_target(file: &Path, target: &Target) -> Result<()> {
             &rendered
         }
     };
-    output::replace_file(file, bytes.as_bytes())
+    // A symbolic link is followed: the file it points to is replaced, the link stays.
+    let real = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+    output::replace_file(&real, bytes.as_bytes())
 }
 
 /// Checks an item name as the API server does for Secret keys.

@@ -314,6 +314,24 @@ fn yaml_without_leading_separator() {
     assert!(!after.starts_with("---"));
 }
 
+/// A symbolic link is followed: its target changes, the link stays a link.
+#[test]
+fn symlink_is_followed() {
+    let dir = scratch("symlink");
+    let file = dir.join("real.yaml");
+    std::fs::copy(fixture("bitnami-strict.yaml"), &file).unwrap();
+    let link = dir.join("link.yaml");
+    std::os::unix::fs::symlink("real.yaml", &link).unwrap();
+    ok(&["unset", link.to_str().unwrap(), "username"], b"");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(unsealed(&file), map(&[("password", "hunter2")]));
+}
+
 /// Errors leave the file as it was, and never show a value.
 #[test]
 fn errors_change_nothing_and_hide_values() {
