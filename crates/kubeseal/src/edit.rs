@@ -10,7 +10,9 @@
 //! items not named keep their ciphertext byte for byte, and the format (YAML or JSON) is kept.
 //! A file laid out as a kubeseal writes it (ours or Bitnami's: keys sorted, one item per line)
 //! is rendered again the same way, so every untouched line stays identical and new items land in
-//! their sorted place. Any other layout is re-formatted, and kubeseal says so on stderr. The
+//! their sorted place. A YAML file of another layout (comments, other order or quoting) is changed
+//! line by line where it is simple enough, and checked by parsing it back; anything else is
+//! re-formatted, and kubeseal says so on stderr. The
 //! file is replaced atomically (a temporary file in the same directory, then a rename) and keeps
 //! its permissions; on any error it is left as it was. No value ever appears in a message.
 
@@ -158,6 +160,9 @@ pub(crate) struct Target {
     /// How the file differs from kubeseal's rendering of it: `None` if it is laid out
     /// differently, else whether it starts with the `---` line.
     layout: Option<bool>,
+    /// The file's text and its SealedSecret as read, for patching a file of another layout.
+    original: Vec<u8>,
+    before: SealedSecret,
 }
 
 pub(crate) fn read_target(file: &Path) -> Result<Target> {
@@ -197,9 +202,11 @@ pub(crate) fn read_target(file: &Path) -> Result<Target> {
         None
     };
     Ok(Target {
+        before: sealed.clone(),
         sealed,
         format,
         layout,
+        original: bytes,
     })
 }
 
@@ -208,21 +215,183 @@ pub(crate) fn write_target(file: &Path, target: &Target) -> Result<()> {
         &[output::sealed_secret_value(&target.sealed)?],
         target.format,
     )?;
+    let patched;
     let bytes = match target.layout {
         Some(false) => rendered.strip_prefix("---\n").unwrap_or(&rendered),
         Some(true) => &rendered,
-        None => {
-            eprintln!(
-                "note: {} was not laid out as kubeseal writes it, so it was re-formatted \
-                 (comments, key order and unknown fields were not kept)",
-                file.display()
-            );
-            &rendered
-        }
+        None => match patch_yaml(target) {
+            Some(text) => {
+                patched = text;
+                &patched
+            }
+            None => {
+                eprintln!(
+                    "note: {} was not laid out as kubeseal writes it, so it was re-formatted \
+                     (comments, key order and unknown fields were not kept)",
+                    file.display()
+                );
+                &rendered
+            }
+        },
     };
     // A symbolic link is followed: the file it points to is replaced, the link stays.
     let real = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
     output::replace_file(&real, bytes.as_bytes())
+}
+
+/// A YAML file of another layout (comments, other key order, other quoting), changed line by line:
+/// the lines of replaced items get their new ciphertext, the lines of removed items go, new items
+/// are inserted in sorted place if the items are sorted (else after the last one), and a changed
+/// key hint gets its new value. `None` when the file is not simple enough (JSON, flow style,
+/// multi-line values, CRLF) or when the result does not parse back to exactly the SealedSecret
+/// wanted: then the file is re-formatted instead.
+fn patch_yaml(target: &Target) -> Option<String> {
+    if target.format != Format::Yaml {
+        return None;
+    }
+    let text = std::str::from_utf8(&target.original).ok()?;
+    if text.contains('\r') {
+        return None;
+    }
+    let mut lines: Vec<String> = text.split('\n').map(str::to_owned).collect();
+    let indent_of = |l: &str| l.len() - l.trim_start_matches(' ').len();
+    let is_filler = |l: &str| l.trim().is_empty() || l.trim_start().starts_with('#');
+    let header: Vec<usize> = (0..lines.len())
+        .filter(|&i| {
+            let t = lines[i].trim();
+            t == "encryptedData:" || t.starts_with("encryptedData: #")
+        })
+        .collect();
+    let [header] = header.as_slice() else {
+        return None;
+    };
+    let outer = indent_of(&lines[*header]);
+    // The item lines: (line index, key as written, key).
+    let mut items: Vec<(usize, String, String)> = Vec::new();
+    let mut inner = None;
+    for (i, line) in lines.iter().enumerate().skip(header + 1) {
+        if is_filler(line) {
+            continue;
+        }
+        let indent = indent_of(line);
+        if indent <= outer {
+            break;
+        }
+        if *inner.get_or_insert(indent) != indent {
+            return None;
+        }
+        let (written, value) = line.trim_start().split_once(": ")?;
+        let value = value.trim();
+        let plain = |c: char| c.is_ascii_alphanumeric() || "+/=".contains(c);
+        let quoted = value.len() >= 2
+            && ((value.starts_with('"') && value.ends_with('"'))
+                || (value.starts_with('\'') && value.ends_with('\'')));
+        let bare = if quoted {
+            &value[1..value.len() - 1]
+        } else {
+            value
+        };
+        if bare.is_empty() || !bare.chars().all(plain) {
+            return None;
+        }
+        let key = written.trim_matches(|c| c == '"' || c == '\'').to_owned();
+        items.push((i, written.to_owned(), key));
+    }
+    let inner = inner?;
+    let old = &target.before.spec.encrypted_data;
+    let new = &target.sealed.spec.encrypted_data;
+    if items.len() != old.len() || items.iter().any(|(_, _, k)| !old.contains_key(k)) {
+        return None;
+    }
+    let pad = " ".repeat(inner);
+    let sorted = items.windows(2).all(|w| w[0].2 < w[1].2);
+    // Changes bottom-up, so that line indices stay valid.
+    // (line index, new line or None to delete, insertion order: 0 for a replacement or deletion)
+    let mut edits: Vec<(usize, Option<String>, usize)> = Vec::new();
+    for (i, written, key) in &items {
+        match new.get(key) {
+            None => edits.push((*i, None, 0)),
+            Some(c) if old.get(key) != Some(c) => {
+                edits.push((*i, Some(format!("{pad}{written}: {c}")), 0));
+            }
+            Some(_) => {}
+        }
+    }
+    let last = items.last()?.0;
+    for (n, (key, c)) in new
+        .iter()
+        .filter(|(k, _)| !old.contains_key(*k))
+        .enumerate()
+    {
+        let written = if key
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && !matches!(
+                key.to_ascii_lowercase().as_str(),
+                "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n"
+            ) {
+            key.clone()
+        } else {
+            format!("\"{key}\"")
+        };
+        let at = match items.iter().find(|(_, _, k)| sorted && k > key) {
+            // Before the next item and the comment lines just above it.
+            Some((i, _, _)) => {
+                let mut at = *i;
+                while at > header + 1 && lines[at - 1].trim_start().starts_with('#') {
+                    at -= 1;
+                }
+                at
+            }
+            None => last + 1,
+        };
+        edits.push((at, Some(format!("{pad}{written}: {c}")), n + 1));
+    }
+    // Later indices first; at one index, replacements and deletions first, then insertions in
+    // reverse order (each goes before the one inserted before it).
+    edits.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then((a.2 > 0).cmp(&(b.2 > 0)))
+            .then(b.2.cmp(&a.2))
+    });
+    for (at, line, order) in edits {
+        match line {
+            Some(line) if order > 0 => lines.insert(at, line),
+            Some(line) => lines[at] = line,
+            None => {
+                lines.remove(at);
+            }
+        }
+    }
+    let hint = |s: &SealedSecret| {
+        s.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(KEY_HINT_ANNOTATION))
+            .cloned()
+    };
+    if let (Some(was), Some(now)) = (hint(&target.before), hint(&target.sealed))
+        && was != now
+    {
+        let prefix = format!("{KEY_HINT_ANNOTATION}: ");
+        let at: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].trim_start().starts_with(&prefix))
+            .collect();
+        let [at] = at.as_slice() else {
+            return None;
+        };
+        let indent = indent_of(&lines[*at]);
+        lines[*at] = format!("{}{prefix}{now}", " ".repeat(indent));
+    }
+    let patched = lines.join("\n");
+    let mut parsed = manifest::parse_sealed_secrets(patched.as_bytes()).ok()?;
+    if parsed.len() != 1 {
+        return None;
+    }
+    let (_, back) = parsed.remove(0);
+    let same = serde_json::to_value(&back).ok()? == serde_json::to_value(&target.sealed).ok()?;
+    same.then_some(patched)
 }
 
 /// Checks an item name as the API server does for Secret keys.

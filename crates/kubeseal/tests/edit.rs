@@ -276,17 +276,86 @@ fn ours_both_formats() {
     }
 }
 
-/// A hand-written file (comments, other key order) is re-formatted, with a note on stderr.
+/// A YAML file of another layout (comments, quoting, unsorted items) is changed line by line: comments
+/// and untouched lines stay, new items go in sorted place if the items are sorted, else last.
+#[test]
+fn other_yaml_layout_is_patched_line_by_line() {
+    let dir = scratch("patch");
+    let sealed = std::fs::read_to_string(fixture("bitnami-strict.yaml")).unwrap();
+    let password = ciphertext(&sealed, "password").unwrap();
+    let username = ciphertext(&sealed, "username").unwrap();
+    let cert = fixture("cert.pem");
+    let cert = cert.to_str().unwrap();
+    for (name, items, expected_order) in [
+        // Sorted items: "a" goes before "password" and its comment, "zz" last.
+        (
+            "sorted",
+            format!(
+                "    # the password\n    password: {password}\n    \"username\": '{username}'\n"
+            ),
+            vec!["a", "# the password", "password", "username", "zz"],
+        ),
+        // Unsorted: new items after the last one.
+        (
+            "unsorted",
+            format!("    username: {username}\n    # the password\n    password: {password}\n"),
+            vec!["username", "# the password", "password", "a", "zz"],
+        ),
+    ] {
+        let file = dir.join(format!("{name}.yaml"));
+        let before = format!(
+            "# Hand-written.\napiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: db-creds # the name\n  namespace: prod\nspec:\n  template:\n    metadata:\n      name: db-creds\n  encryptedData:\n{items}"
+        );
+        std::fs::write(&file, &before).unwrap();
+        let out = ok(
+            &[
+                "set",
+                file.to_str().unwrap(),
+                "--cert",
+                cert,
+                "password=new",
+                "a=1",
+                "zz=2",
+            ],
+            b"",
+        );
+        assert_eq!(
+            String::from_utf8(out.stderr).unwrap(),
+            format!("{}: added a, zz; replaced password\n", file.display())
+        );
+        let after = std::fs::read_to_string(&file).unwrap();
+        assert_minimal_diff(&before, &after, &["password", "a", "zz"]);
+        let order: Vec<&str> = after
+            .lines()
+            .skip_while(|l| !l.contains("encryptedData:"))
+            .skip(1)
+            .map(|l| l.trim_start().split(':').next().unwrap().trim_matches('"'))
+            .collect();
+        assert_eq!(order, expected_order, "{after}");
+        assert_eq!(
+            unsealed(&file),
+            map(&[
+                ("password", "new"),
+                ("username", "admin"),
+                ("a", "1"),
+                ("zz", "2")
+            ])
+        );
+        ok(&["unset", file.to_str().unwrap(), "a", "zz"], b"");
+        let unset = std::fs::read_to_string(&file).unwrap();
+        assert_minimal_diff(&before, &unset, &["password"]);
+    }
+}
+
+/// A file that cannot be changed line by line (here compact JSON) is re-formatted, with a note.
 #[test]
 fn other_layout_is_reformatted_with_a_note() {
     let dir = scratch("reformat");
-    let file = dir.join("s.yaml");
-    let sealed = std::fs::read_to_string(fixture("bitnami-strict.yaml")).unwrap();
-    std::fs::write(
-        &file,
-        format!("# hand-written\n{}", sealed.trim_start_matches("---\n")),
-    )
-    .unwrap();
+    let file = dir.join("s.json");
+    let sealed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("bitnami-strict.json")).unwrap())
+            .unwrap();
+    std::fs::write(&file, serde_json::to_string(&sealed).unwrap()).unwrap();
     let out = ok(&["unset", file.to_str().unwrap(), "username"], b"");
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
