@@ -347,22 +347,43 @@ fn other_yaml_layout_is_patched_line_by_line() {
     }
 }
 
-/// A file that cannot be changed line by line (here compact JSON) is re-formatted, with a note.
+/// A file that cannot be changed line by line (compact JSON, YAML flow style, a value over two lines) is
+/// re-formatted, with a note.
 #[test]
 fn other_layout_is_reformatted_with_a_note() {
     let dir = scratch("reformat");
-    let file = dir.join("s.json");
-    let sealed: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("bitnami-strict.json")).unwrap())
-            .unwrap();
-    std::fs::write(&file, serde_json::to_string(&sealed).unwrap()).unwrap();
-    let out = ok(&["unset", file.to_str().unwrap(), "username"], b"");
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        stderr.contains("was not laid out as kubeseal writes it"),
-        "{stderr}"
+    let json = std::fs::read_to_string(fixture("bitnami-strict.json")).unwrap();
+    let sealed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let yaml = std::fs::read_to_string(fixture("bitnami-strict.yaml")).unwrap();
+    let password = ciphertext(&yaml, "password").unwrap();
+    let (head, tail) = password.split_at(40);
+    let folded = yaml.replace(
+        &format!("password: {password}"),
+        &format!("password: \"{head}\\\n      {tail}\""),
     );
-    assert_eq!(unsealed(&file), map(&[("password", "hunter2")]));
+    let flow = yaml
+        .replace(
+            "  encryptedData:\n    password",
+            "  encryptedData: {password",
+        )
+        .replace("\n    username: ", ", username: ")
+        .replace("\n  template:", "}\n  template:");
+    for (name, text) in [
+        ("compact.json", serde_json::to_string(&sealed).unwrap()),
+        ("folded.yaml", folded),
+        ("flow.yaml", flow),
+    ] {
+        let file = dir.join(name);
+        std::fs::write(&file, &text).unwrap();
+        assert_eq!(unsealed(&file), map(&STRICT), "{name}:\n{text}");
+        let out = ok(&["unset", file.to_str().unwrap(), "username"], b"");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.contains("was not laid out as kubeseal writes it"),
+            "{name}: {stderr}"
+        );
+        assert_eq!(unsealed(&file), map(&[("password", "hunter2")]), "{name}");
+    }
 }
 
 /// A file without the leading `---` keeps starting without it.
