@@ -1,6 +1,6 @@
 //! `kubeseal set FILE KEY=VALUE...` and `kubeseal unset FILE KEY...`: change some items of an
-//! existing SealedSecret file in place, with a minimal diff (`kubeseal edit`, in [`crate::editor`],
-//! writes files the same way).
+//! existing SealedSecret file in place, with a minimal diff (`kubeseal edit`, in the `editor`
+//! module, writes files the same way).
 //!
 //! Upstream kubeseal has no subcommands and ignores positional arguments, so a first argument
 //! that is exactly `set`, `unset` or `edit` is free to select these commands; every other command line
@@ -136,12 +136,10 @@ pub fn subcommand(args: &[OsString]) -> Option<&'static str> {
     }
 }
 
-/// Runs `kubeseal set`, `unset` or `edit` with the process's arguments (`args[1]` is the
-/// subcommand). Usage errors print clap's message and exit with status 2, as for sealing.
+/// Runs `kubeseal set` or `unset` with the process's arguments (`args[1]` is the subcommand;
+/// `edit` is the `editor` module's). Usage errors print clap's message and exit with status 2, as
+/// for sealing.
 pub fn run(name: &str, args: Vec<OsString>) -> Result<()> {
-    if name == "edit" {
-        return crate::editor::run(args);
-    }
     let mut argv = vec![OsString::from(format!("kubeseal {name}"))];
     argv.extend(args.into_iter().skip(2));
     if name == "set" {

@@ -34,6 +34,9 @@ mod seal;
 fn main() -> std::process::ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if let Some(name) = edit::subcommand(&args) {
+        if name == "edit" {
+            return report::exit(editor::run(args));
+        }
         return report::exit(edit::run(name, args));
     }
     report::exit(app::run(flags::Flags::parse_env()))
