@@ -340,37 +340,38 @@ fn check_sealed(
 
     // Scope: the template keeps the name and namespace the values were sealed for.
     if scope != Scope::ClusterWide {
-        if let Some(sealed_ns) = template.namespace.as_ref().filter(|n| !n.is_empty()) {
-            if !namespace.is_empty() && sealed_ns != namespace {
-                let rule = if scope == Scope::Strict {
-                    "scope-name-mismatch"
-                } else {
-                    "scope-namespace-mismatch"
-                };
-                push(
-                    Level::Error,
-                    rule,
-                    format!(
-                        "{what} is {} but was sealed for namespace \"{sealed_ns}\" (spec.template.metadata.namespace); the controller cannot decrypt it in \"{namespace}\"",
-                        scope.as_str()
-                    ),
-                    "seal it again for this namespace, or keep the namespace (exclude the SealedSecret from the kustomize namespace transformer), or seal with --scope cluster-wide",
-                );
-            }
+        if let Some(sealed_ns) = template.namespace.as_ref().filter(|n| !n.is_empty())
+            && !namespace.is_empty()
+            && sealed_ns != namespace
+        {
+            let rule = if scope == Scope::Strict {
+                "scope-name-mismatch"
+            } else {
+                "scope-namespace-mismatch"
+            };
+            push(
+                Level::Error,
+                rule,
+                format!(
+                    "{what} is {} but was sealed for namespace \"{sealed_ns}\" (spec.template.metadata.namespace); the controller cannot decrypt it in \"{namespace}\"",
+                    scope.as_str()
+                ),
+                "seal it again for this namespace, or keep the namespace (exclude the SealedSecret from the kustomize namespace transformer), or seal with --scope cluster-wide",
+            );
         }
-        if scope == Scope::Strict {
-            if let Some(sealed_name) = template.name.as_ref().filter(|n| !n.is_empty()) {
-                if !name.is_empty() && sealed_name != name {
-                    push(
-                        Level::Error,
-                        "scope-name-mismatch",
-                        format!(
-                            "{what} is strict but was sealed for name \"{sealed_name}\" (spec.template.metadata.name); the controller cannot decrypt it as \"{name}\""
-                        ),
-                        "seal it again for this name, or keep the name (no namePrefix/nameSuffix for SealedSecrets), or seal with --scope namespace-wide",
-                    );
-                }
-            }
+        if scope == Scope::Strict
+            && let Some(sealed_name) = template.name.as_ref().filter(|n| !n.is_empty())
+            && !name.is_empty()
+            && sealed_name != name
+        {
+            push(
+                Level::Error,
+                "scope-name-mismatch",
+                format!(
+                    "{what} is strict but was sealed for name \"{sealed_name}\" (spec.template.metadata.name); the controller cannot decrypt it as \"{name}\""
+                ),
+                "seal it again for this name, or keep the name (no namePrefix/nameSuffix for SealedSecrets), or seal with --scope namespace-wide",
+            );
         }
     }
 
@@ -426,32 +427,32 @@ fn check_sealed(
     // The certificate it claims.
     let hint = annotations.and_then(|a| a.get(KEY_HINT_ANNOTATION));
     let mut claimed: Option<&GivenCert> = None;
-    if let Some(hint) = hint {
-        if !certs.is_empty() {
-            claimed = certs.iter().find(|c| &c.fingerprint == hint);
-            match claimed {
-                None => push(
-                    Level::Error,
-                    "unknown-key",
-                    format!(
-                        "{what} was sealed with key {hint} ({KEY_HINT_ANNOTATION}), not one of the given certificates"
-                    ),
-                    "re-encrypt it with a current key (kubeseal --re-encrypt), or pass that key's certificate with --cert",
+    if let Some(hint) = hint
+        && !certs.is_empty()
+    {
+        claimed = certs.iter().find(|c| &c.fingerprint == hint);
+        match claimed {
+            None => push(
+                Level::Error,
+                "unknown-key",
+                format!(
+                    "{what} was sealed with key {hint} ({KEY_HINT_ANNOTATION}), not one of the given certificates"
                 ),
-                Some(c) => {
-                    if let Some(newest) = certs.iter().max_by_key(|c| c.not_before) {
-                        if newest.not_before > c.not_before {
-                            push(
-                                Level::Warning,
-                                "old-key",
-                                format!(
-                                    "{what} was sealed with the certificate of {} but {} is newer",
-                                    c.file, newest.file
-                                ),
-                                "re-encrypt it with the newest key (kubeseal --re-encrypt, or seal again with the newest certificate)",
-                            );
-                        }
-                    }
+                "re-encrypt it with a current key (kubeseal --re-encrypt), or pass that key's certificate with --cert",
+            ),
+            Some(c) => {
+                if let Some(newest) = certs.iter().max_by_key(|c| c.not_before)
+                    && newest.not_before > c.not_before
+                {
+                    push(
+                        Level::Warning,
+                        "old-key",
+                        format!(
+                            "{what} was sealed with the certificate of {} but {} is newer",
+                            c.file, newest.file
+                        ),
+                        "re-encrypt it with the newest key (kubeseal --re-encrypt, or seal again with the newest certificate)",
+                    );
                 }
             }
         }
