@@ -195,7 +195,7 @@ fn lint(flags: &LintFlags) -> Result<()> {
 }
 
 /// Files to read for one path argument: the file itself, or the manifests under a directory
-/// in sorted order.
+/// in sorted order (`*.yaml`, `*.yml`, `*.json`, recursively).
 fn files_under(path: &Path) -> Result<Vec<PathBuf>> {
     if !path.is_dir() {
         return Ok(vec![path.to_path_buf()]);
@@ -207,7 +207,9 @@ fn files_under(path: &Path) -> Result<Vec<PathBuf>> {
         .collect();
     entries.sort();
     for entry in entries {
-        if entry.is_dir() {
+        // Symbolic links to directories are not followed (no loops); links to files are read.
+        let is_dir = std::fs::symlink_metadata(&entry).is_ok_and(|m| m.is_dir());
+        if is_dir {
             out.extend(files_under(&entry)?);
         } else if entry
             .extension()
