@@ -278,9 +278,16 @@ fn check_stream(file: &str, bytes: &[u8], certs: &[GivenCert], findings: &mut Ve
             return;
         }
     };
+    let text = String::from_utf8_lossy(bytes);
     for doc in docs {
-        let line = doc.position.line;
-        let mut push = |level, rule, message: String, fix: &str| {
+        let start = doc.position.line;
+        let in_list = doc.position.item.is_some();
+        let mut push = |item: Option<&str>, level, rule, message: String, fix: &str| {
+            // An item's own line when it can be told (not inside a List, where keys may repeat).
+            let line = item
+                .filter(|_| !in_list)
+                .and_then(|key| item_line(&text, start, key))
+                .unwrap_or(start);
             findings.push(Finding {
                 level,
                 rule,
@@ -296,6 +303,7 @@ fn check_stream(file: &str, bytes: &[u8], certs: &[GivenCert], findings: &mut Ve
                     + secret.string_data.as_ref().map_or(0, BTreeMap::len);
                 if count > 0 {
                     push(
+                        None,
                         Level::Error,
                         "unsealed-secret",
                         format!(
@@ -312,6 +320,28 @@ fn check_stream(file: &str, bytes: &[u8], certs: &[GivenCert], findings: &mut Ve
     }
 }
 
+/// The 1-based line of item `key` of `encryptedData` (`key:` or `"key":` at the start of a line, after
+/// the `encryptedData` line) in the document that starts on line `start`, before the next `---`.
+fn item_line(text: &str, start: usize, key: &str) -> Option<usize> {
+    let yaml = format!("{key}:");
+    let json = format!("\"{key}\":");
+    let mut seen_encrypted_data = false;
+    text.lines()
+        .enumerate()
+        .skip(start.saturating_sub(1))
+        .take_while(|(i, l)| *i + 1 == start || !l.starts_with("---"))
+        .find(|(_, l)| {
+            let l = l.trim_start();
+            if l.starts_with("encryptedData:") || l.starts_with("\"encryptedData\":") {
+                // A compact JSON document has every item on this line: no line of its own.
+                seen_encrypted_data = !l.contains(',');
+                return false;
+            }
+            seen_encrypted_data && (l.starts_with(&yaml) || l.starts_with(&json))
+        })
+        .map(|(i, _)| i + 1)
+}
+
 fn doc_name(
     kind: &str,
     meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
@@ -326,7 +356,7 @@ fn doc_name(
 fn check_sealed(
     sealed: &SealedSecret,
     certs: &[GivenCert],
-    push: &mut impl FnMut(Level, &'static str, String, &str),
+    push: &mut impl FnMut(Option<&str>, Level, &'static str, String, &str),
 ) {
     let meta = &sealed.metadata;
     let what = doc_name("SealedSecret", meta);
@@ -352,6 +382,7 @@ fn check_sealed(
                 "scope-namespace-mismatch"
             };
             push(
+                None,
                 Level::Error,
                 rule,
                 format!(
@@ -367,6 +398,7 @@ fn check_sealed(
             && sealed_name != name
         {
             push(
+                None,
                 Level::Error,
                 "scope-name-mismatch",
                 format!(
@@ -382,6 +414,7 @@ fn check_sealed(
         && is_true(annotations, NAMESPACE_WIDE_ANNOTATION)
     {
         push(
+            None,
             Level::Warning,
             "scope-conflict",
             format!("{what} is annotated both cluster-wide and namespace-wide (cluster-wide wins)"),
@@ -398,6 +431,7 @@ fn check_sealed(
         let template_scope = Scope::from_annotations(template_annotations);
         if template_scope != scope {
             push(
+                None,
                 Level::Warning,
                 "scope-conflict",
                 format!(
@@ -419,6 +453,7 @@ fn check_sealed(
         .is_some_and(|d| !d.is_empty());
     if sealed.spec.encrypted_data.is_empty() && !template_data && sealed.spec.data.is_none() {
         push(
+            None,
             Level::Error,
             "empty",
             format!("{what} has no encryptedData and no template data"),
@@ -435,6 +470,7 @@ fn check_sealed(
         claimed = certs.iter().find(|c| &c.fingerprint == hint);
         match claimed {
             None => push(
+                None,
                 Level::Error,
                 "unknown-key",
                 format!(
@@ -447,6 +483,7 @@ fn check_sealed(
                     && newest.not_before > c.not_before
                 {
                     push(
+                        None,
                         Level::Warning,
                         "old-key",
                         format!(
@@ -466,6 +503,7 @@ fn check_sealed(
     for (key, value) in &sealed.spec.encrypted_data {
         let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(value) else {
             push(
+                Some(key),
                 Level::Error,
                 "bad-ciphertext",
                 format!("{what}: item \"{key}\" is not valid base64"),
@@ -480,6 +518,7 @@ fn check_sealed(
         };
         if bytes.len() < 2 + rsa_len + 16 || rsa_len == 0 {
             push(
+                Some(key),
                 Level::Error,
                 "bad-ciphertext",
                 format!(
@@ -493,6 +532,7 @@ fn check_sealed(
         if !sizes.is_empty() && !sizes.contains(&rsa_len) {
             let expected: Vec<String> = sizes.iter().map(|s| (s * 8).to_string()).collect();
             push(
+                Some(key),
                 Level::Error,
                 "bad-ciphertext",
                 format!(
