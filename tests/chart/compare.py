@@ -97,6 +97,8 @@ def pod_spec(dep, ours):
         path = c.get("readinessProbe", {}).get("httpGet", {})
         if ours and path.get("path") == "/readyz":
             path["path"] = "/healthz"  # ours: /readyz (ready once the keys are loaded)
+        if ours and c.get("lifecycle") == {"preStop": {"sleep": {"seconds": 3}}}:
+            del c["lifecycle"]  # ours: serve 3 s more on deletion while the endpoint leaves the Service
         if ours:
             env = [e for e in c.get("env", []) if e.get("name") not in ("POD_NAME", "POD_NAMESPACE")]
             if env:
