@@ -194,6 +194,11 @@ pub struct Flags {
     /// Whether `-o/--format` was given (command line or environment) rather than defaulted.
     #[arg(skip)]
     pub format_explicit: bool,
+
+    /// Which of `cert`, `scope`, `controller_name`, `controller_namespace` were given (command line
+    /// or environment): those win over a repository rule.
+    #[arg(skip)]
+    pub given: Vec<&'static str>,
 }
 
 /// kubectl-style connection flags (client-go's override flags), used by the cluster modes
@@ -347,6 +352,10 @@ impl Flags {
             from("format"),
             Some(ValueSource::CommandLine | ValueSource::EnvVariable)
         );
+        flags.given = ["cert", "scope", "controller_name", "controller_namespace"]
+            .into_iter()
+            .filter(|id| matches!(from(id), Some(ValueSource::CommandLine | ValueSource::EnvVariable)))
+            .collect();
         for (id, var) in CONCATENATED {
             if from(id) != Some(ValueSource::CommandLine) {
                 continue;
