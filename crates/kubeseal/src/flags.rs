@@ -96,6 +96,13 @@ pub struct Flags {
           value_parser = parse_bool, hide_possible_values = true)]
     pub fetch_cert: bool,
 
+    /// With --fetch-cert: show the certificate's SHA-256 fingerprint and pin it in the repository
+    /// rule for the working directory (.sealed-secrets.yaml, created if missing)
+    #[arg(long, env = "SEALED_SECRETS_PIN", value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true", hide_default_value = true,
+          value_parser = parse_bool, hide_possible_values = true)]
+    pub pin: bool,
+
     /// Seal a Secret even if it has no data or stringData
     #[arg(long, env = "SEALED_SECRETS_ALLOW_EMPTY_DATA", value_name = "BOOL", num_args = 0..=1, require_equals = true,
           default_value = "false", default_missing_value = "true", hide_default_value = true,

@@ -116,6 +116,8 @@ pub struct Run {
     pub name: Option<String>,
     /// `--allow-empty-data`.
     pub allow_empty_data: bool,
+    /// `--pin` (with `--fetch-cert`): pin the certificate in the repository rules.
+    pub pin: bool,
     /// Warnings to print on stderr before running.
     pub warnings: Vec<String>,
 }
@@ -202,6 +204,7 @@ impl Run {
             scope: flags.scope,
             name: Some(flags.name.clone()).filter(|n| !n.is_empty()),
             allow_empty_data: flags.allow_empty_data,
+            pin: flags.pin,
             warnings,
         })
     }
@@ -220,6 +223,12 @@ impl Run {
             return Err(message_with_hint(
                 "--from-file requires --raw",
                 "to seal a whole Secret, pass it with -f/--secret-file or on stdin",
+            ));
+        }
+        if flags.pin && !flags.fetch_cert {
+            return Err(message_with_hint(
+                "--pin requires --fetch-cert",
+                "run `kubeseal --fetch-cert --pin` in the directory whose rule should pin the certificate",
             ));
         }
         let modes = mode_flags(flags);

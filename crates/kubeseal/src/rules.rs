@@ -39,7 +39,7 @@ struct File {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RawRule {
     path: Spanned<String>,
-    cert: Option<String>,
+    cert: Option<Spanned<String>>,
     fingerprint: Option<Spanned<String>>,
     scope: Option<String>,
     namespace: Option<String>,
@@ -142,8 +142,8 @@ pub fn rule_for(file: &Path, rel: &str) -> Result<Option<Rule>> {
                 line: fp.referenced.line(),
             }),
         };
-        let cert = raw.cert.map(|c| match CertSource::from_flag(&c, "", "", &Default::default()) {
-            CertSource::File(p) => shown(&dir.join(p)),
+        let cert = raw.cert.map(|c| c.value).map(|c| match CertSource::from_flag(&c, "", "", &Default::default()) {
+            CertSource::File(p) => shown(&lexical(&dir.join(p))),
             _ => c,
         });
         return Ok(Some(Rule {
@@ -162,11 +162,18 @@ pub fn rule_for(file: &Path, rel: &str) -> Result<Option<Rule>> {
 /// `path` relative to the working directory (with `..` where it is above it), as messages and
 /// tests want it; absolute where there is no common root.
 fn shown(path: &Path) -> String {
+    match std::env::current_dir() {
+        Ok(cwd) => relative(path, &cwd),
+        Err(_) => path.display().to_string(),
+    }
+}
+
+/// `path` relative to the directory `base` (both absolute), with `..` where needed.
+fn relative(path: &Path, base: &Path) -> String {
     use std::path::Component;
-    let Ok(cwd) = std::env::current_dir() else {
-        return path.display().to_string();
-    };
-    let (p, c): (Vec<Component>, Vec<Component>) = (path.components().collect(), cwd.components().collect());
+    let path = &lexical(path);
+    let (p, c): (Vec<Component>, Vec<Component>) =
+        (path.components().collect(), base.components().collect());
     let common = p.iter().zip(&c).take_while(|(a, b)| a == b).count();
     if common == 0 {
         return path.display().to_string();
@@ -268,6 +275,134 @@ impl PinnedCert {
         let pem = self.fetch()?;
         parse_cert(&pem, SystemTime::now())
     }
+}
+
+/// `path` without `.` and with each `..` removing the component before it (no symbolic links read).
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for comp in path.components() {
+        match comp {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// `kubeseal --fetch-cert --pin`: writes or updates the rule for the working directory in the
+/// nearest rules file (a new `.sealed-secrets.yaml` here if there is none) with `sha256` and,
+/// if known, `cert` (an absolute path, or a URL). The rest of the file is kept line for line.
+/// Returns the message to show.
+pub fn pin_here(cert: Option<&str>, sha256: &str) -> Result<String> {
+    let cwd = std::env::current_dir().context("cannot read the working directory")?;
+    let file = cwd
+        .ancestors()
+        .map(|d| d.join(FILE_NAME))
+        .find(|f| f.is_file())
+        .unwrap_or_else(|| {
+            let root = cwd.ancestors().find(|d| d.join(".git").exists()).unwrap_or(&cwd);
+            root.join(FILE_NAME)
+        });
+    let dir = file.parent().unwrap_or(&cwd).to_path_buf();
+    let pattern = match cwd.strip_prefix(&dir) {
+        Ok(rel) if !rel.as_os_str().is_empty() => format!("{}/**", rel.to_string_lossy()),
+        _ => "**".to_owned(),
+    };
+    let cert = cert.map(|c| match CertSource::from_flag(c, "", "", &Default::default()) {
+        CertSource::File(p) => relative(&cwd.join(p), &dir),
+        _ => c.to_owned(),
+    });
+    let text = match std::fs::read_to_string(&file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", shown(&file))),
+    };
+    let file_shown = shown(&file);
+    let parse = |text: &str| -> Result<File> {
+        if text.trim().is_empty() {
+            return Ok(File { rules: Vec::new() });
+        }
+        serde_saphyr::from_str(text).map_err(|e| anyhow::anyhow!(located(&file_shown, &e)))
+    };
+    let parsed = parse(&text)?;
+    let fingerprint = format!("\"{}\"", openssl_form(sha256));
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let quoted = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let existing = parsed.rules.iter().find(|r| r.path.value == pattern);
+    let line = if let Some(rule) = existing {
+        let path_line = usize::try_from(rule.path.referenced.line()).unwrap_or(0).saturating_sub(1);
+        let indent = lines
+            .get(path_line)
+            .and_then(|l| l.find("path:"))
+            .unwrap_or(4);
+        let set = |key: &str, span: Option<u64>, value: String, lines: &mut Vec<String>| {
+            match span.and_then(|l| usize::try_from(l).ok()) {
+                Some(l) => {
+                    let line = &mut lines[l - 1];
+                    if let Some(at) = line.find(&format!("{key}:")) {
+                        *line = format!("{}{key}: {value}", &line[..at]);
+                    }
+                }
+                None => lines.insert(path_line + 1, format!("{}{key}: {value}", " ".repeat(indent))),
+            }
+        };
+        set("fingerprint", rule.fingerprint.as_ref().map(|f| f.referenced.line()), fingerprint, &mut lines);
+        if let Some(cert) = &cert {
+            set("cert", rule.cert.as_ref().map(|c| c.referenced.line()), quoted(cert), &mut lines);
+        }
+        rule.path.referenced.line()
+    } else {
+        let mut new = vec![format!("  - path: {}", quoted(&pattern))];
+        if let Some(cert) = &cert {
+            new.push(format!("    cert: {}", quoted(cert)));
+        }
+        new.push(format!("    fingerprint: {fingerprint}"));
+        // Before the first rule that applies here now (first match wins), else last.
+        let before = parsed
+            .rules
+            .iter()
+            .find(|r| glob_match(&r.path.value, pattern.trim_end_matches("/**")))
+            .and_then(|r| usize::try_from(r.path.referenced.line()).ok())
+            .filter(|l| lines.get(l - 1).is_some_and(|t| t.trim_start().starts_with("- ")));
+        if parsed.rules.is_empty() && !lines.iter().any(|l| l.starts_with("rules:")) {
+            lines.push("rules:".to_owned());
+        }
+        let at = before.map_or(lines.len(), |l| l - 1);
+        let indent = before.map_or(2, |l| lines[l - 1].find('-').unwrap_or(2));
+        for (i, l) in new.into_iter().enumerate() {
+            let l = format!("{}{}", " ".repeat(indent), l.trim_start());
+            let l = if i == 0 { l } else { format!("  {l}") };
+            lines.insert(at + i, l);
+        }
+        u64::try_from(at + 1).unwrap_or(0)
+    };
+    let mut out = lines.join("\n");
+    out.push('\n');
+    // Check the edit by reading it back: the rule must now carry the new pin.
+    let check = parse(&out)?;
+    let ok = check.rules.iter().find(|r| r.path.value == pattern).is_some_and(|r| {
+        r.fingerprint.as_ref().and_then(|f| normalize(&f.value)).as_deref() == Some(sha256)
+    });
+    if !ok {
+        return Err(message_with_hint(
+            format!("cannot update {file_shown} line by line (flow style or an unusual layout)"),
+            format!(
+                "add `fingerprint: \"{}\"` to the rule for {pattern} by hand",
+                openssl_form(sha256)
+            ),
+        ));
+    }
+    crate::output::replace_file(&file, out.as_bytes())?;
+    Ok(format!(
+        "pinned SHA-256 fingerprint {} for {pattern} in {file_shown}:{line}",
+        openssl_form(sha256)
+    ))
 }
 
 /// Glob match of a `/`-separated path: `*` and `?` within one segment, `**` any number of segments.
