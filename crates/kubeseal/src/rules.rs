@@ -341,7 +341,18 @@ pub fn pin_here(cert: Option<&str>, sha256: &str) -> Result<String> {
             .get(path_line)
             .and_then(|l| l.find("path:"))
             .unwrap_or(4);
-        let set = |key: &str, span: Option<u64>, value: String, lines: &mut Vec<String>| {
+        let mut changes = vec![(
+            "fingerprint",
+            rule.fingerprint.as_ref().map(|f| f.referenced.line()),
+            fingerprint,
+        )];
+        if let Some(cert) = &cert {
+            changes.push(("cert", rule.cert.as_ref().map(|c| c.referenced.line()), quoted(cert)));
+        }
+        // Replace the lines of the keys the rule has first, then insert the others (which
+        // moves the lines after them).
+        changes.sort_by_key(|(_, span, _)| span.is_none());
+        for (key, span, value) in changes {
             match span.and_then(|l| usize::try_from(l).ok()) {
                 Some(l) => {
                     let line = &mut lines[l - 1];
@@ -351,10 +362,6 @@ pub fn pin_here(cert: Option<&str>, sha256: &str) -> Result<String> {
                 }
                 None => lines.insert(path_line + 1, format!("{}{key}: {value}", " ".repeat(indent))),
             }
-        };
-        set("fingerprint", rule.fingerprint.as_ref().map(|f| f.referenced.line()), fingerprint, &mut lines);
-        if let Some(cert) = &cert {
-            set("cert", rule.cert.as_ref().map(|c| c.referenced.line()), quoted(cert), &mut lines);
         }
         rule.path.referenced.line()
     } else {
