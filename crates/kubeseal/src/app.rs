@@ -5,9 +5,9 @@ use std::io::Write;
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
+use crate::cert::CertSource;
 use crate::flags::Flags;
 use crate::mode::{Mode, Run};
-use crate::cert::CertSource;
 use crate::{cert, controller_modes, merge, output, raw, recovery, rules, seal};
 
 /// The version printed by `--version`: `KUBESEAL_VERSION` at build time, else the crate's with a `v` in
@@ -59,7 +59,10 @@ fn pin(run: &Run) -> Result<()> {
     let pem = run.cert.source.fetch()?;
     cert::parse_cert(&pem, std::time::SystemTime::now())?;
     let sha256 = rules::fingerprint(&pem)?;
-    eprintln!("certificate SHA-256 fingerprint: {}", rules::openssl_form(&sha256));
+    eprintln!(
+        "certificate SHA-256 fingerprint: {}",
+        rules::openssl_form(&sha256)
+    );
     output::write(&run.output, &pem)?;
     let cert = match (&run.output, &run.cert.source) {
         (output::Target::File(path), _) | (_, CertSource::File(path)) => {

@@ -88,7 +88,10 @@ impl CertFlags {
                 cert = c;
                 from_rule = Some(rule.at.clone());
             }
-            if let Some(n) = rule.controller_namespace.filter(|_| !given("controller_namespace")) {
+            if let Some(n) = rule
+                .controller_namespace
+                .filter(|_| !given("controller_namespace"))
+            {
                 namespace = n;
             }
             if let Some(n) = rule.controller_name.filter(|_| !given("controller_name")) {
@@ -106,7 +109,10 @@ impl CertFlags {
 
 /// Parses a subcommand's flags (`argv[0]` is its name) and notes which certificate flags were
 /// given, so that a repository rule fills in only the others.
-pub(crate) fn parse_with_cert<T: Parser>(argv: Vec<OsString>, cert: fn(&mut T) -> &mut CertFlags) -> T {
+pub(crate) fn parse_with_cert<T: Parser>(
+    argv: Vec<OsString>,
+    cert: fn(&mut T) -> &mut CertFlags,
+) -> T {
     use clap::parser::ValueSource;
     let matches = T::command()
         .try_get_matches_from(argv)

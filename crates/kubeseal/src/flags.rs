@@ -361,7 +361,12 @@ impl Flags {
         );
         flags.given = ["cert", "scope", "controller_name", "controller_namespace"]
             .into_iter()
-            .filter(|id| matches!(from(id), Some(ValueSource::CommandLine | ValueSource::EnvVariable)))
+            .filter(|id| {
+                matches!(
+                    from(id),
+                    Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+                )
+            })
             .collect();
         for (id, var) in CONCATENATED {
             if from(id) != Some(ValueSource::CommandLine) {

@@ -48,7 +48,10 @@ fn apply_rules(
     if let Some(name) = rule.controller_name.filter(|_| !given("controller_name")) {
         flags.controller_name = name;
     }
-    if let Some(ns) = rule.controller_namespace.filter(|_| !given("controller_namespace")) {
+    if let Some(ns) = rule
+        .controller_namespace
+        .filter(|_| !given("controller_namespace"))
+    {
         flags.controller_namespace = ns;
     }
     if let Some(ns) = rule.namespace.filter(|_| !flags.namespace_explicit) {

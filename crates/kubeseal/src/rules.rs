@@ -103,7 +103,8 @@ pub fn find(target: Option<&Path>) -> Result<Option<Rule>> {
 /// Parses `file` and returns its first rule matching `rel` (a `/`-separated path relative to it).
 pub fn rule_for(file: &Path, rel: &str) -> Result<Option<Rule>> {
     let file_shown = shown(file);
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {file_shown}"))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {file_shown}"))?;
     let parsed: File = if text.trim().is_empty() {
         File { rules: Vec::new() }
     } else {
@@ -123,10 +124,12 @@ pub fn rule_for(file: &Path, rel: &str) -> Result<Option<Rule>> {
         let at = |line: u64| format!("{file_shown}:{line}");
         let scope = match raw.scope.as_deref() {
             None => None,
-            Some(s) => Some(
-                s.parse::<sealed_secrets::Scope>()
-                    .map_err(|_| anyhow::anyhow!("{}: unknown scope {s:?} (strict, namespace-wide or cluster-wide)", at(raw.path.referenced.line())))?,
-            ),
+            Some(s) => Some(s.parse::<sealed_secrets::Scope>().map_err(|_| {
+                anyhow::anyhow!(
+                    "{}: unknown scope {s:?} (strict, namespace-wide or cluster-wide)",
+                    at(raw.path.referenced.line())
+                )
+            })?),
         };
         let pin = match raw.fingerprint {
             None => None,
@@ -142,9 +145,11 @@ pub fn rule_for(file: &Path, rel: &str) -> Result<Option<Rule>> {
                 line: fp.referenced.line(),
             }),
         };
-        let cert = raw.cert.map(|c| c.value).map(|c| match CertSource::from_flag(&c, "", "", &Default::default()) {
-            CertSource::File(p) => shown(&lexical(&dir.join(p))),
-            _ => c,
+        let cert = raw.cert.map(|c| c.value).map(|c| {
+            match CertSource::from_flag(&c, "", "", &Default::default()) {
+                CertSource::File(p) => shown(&lexical(&dir.join(p))),
+                _ => c,
+            }
         });
         return Ok(Some(Rule {
             cert,
@@ -206,7 +211,11 @@ fn located(file: &str, e: &serde_saphyr::Error) -> String {
 
 /// Lower-case hex without colons, if `fp` is 32 bytes of hex.
 fn normalize(fp: &str) -> Option<String> {
-    let hex: String = fp.chars().filter(|c| *c != ':').collect::<String>().to_ascii_lowercase();
+    let hex: String = fp
+        .chars()
+        .filter(|c| *c != ':')
+        .collect::<String>()
+        .to_ascii_lowercase();
     (hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(hex)
 }
 
@@ -306,7 +315,10 @@ pub fn pin_here(cert: Option<&str>, sha256: &str) -> Result<String> {
         .map(|d| d.join(FILE_NAME))
         .find(|f| f.is_file())
         .unwrap_or_else(|| {
-            let root = cwd.ancestors().find(|d| d.join(".git").exists()).unwrap_or(&cwd);
+            let root = cwd
+                .ancestors()
+                .find(|d| d.join(".git").exists())
+                .unwrap_or(&cwd);
             root.join(FILE_NAME)
         });
     let dir = file.parent().unwrap_or(&cwd).to_path_buf();
@@ -314,10 +326,12 @@ pub fn pin_here(cert: Option<&str>, sha256: &str) -> Result<String> {
         Ok(rel) if !rel.as_os_str().is_empty() => format!("{}/**", rel.to_string_lossy()),
         _ => "**".to_owned(),
     };
-    let cert = cert.map(|c| match CertSource::from_flag(c, "", "", &Default::default()) {
-        CertSource::File(p) => relative(&cwd.join(p), &dir),
-        _ => c.to_owned(),
-    });
+    let cert = cert.map(
+        |c| match CertSource::from_flag(c, "", "", &Default::default()) {
+            CertSource::File(p) => relative(&cwd.join(p), &dir),
+            _ => c.to_owned(),
+        },
+    );
     let text = match std::fs::read_to_string(&file) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -336,7 +350,9 @@ pub fn pin_here(cert: Option<&str>, sha256: &str) -> Result<String> {
     let quoted = |s: &str| serde_json::to_string(s).unwrap_or_default();
     let existing = parsed.rules.iter().find(|r| r.path.value == pattern);
     let line = if let Some(rule) = existing {
-        let path_line = usize::try_from(rule.path.referenced.line()).unwrap_or(0).saturating_sub(1);
+        let path_line = usize::try_from(rule.path.referenced.line())
+            .unwrap_or(0)
+            .saturating_sub(1);
         let indent = lines
             .get(path_line)
             .and_then(|l| l.find("path:"))
@@ -347,7 +363,11 @@ pub fn pin_here(cert: Option<&str>, sha256: &str) -> Result<String> {
             fingerprint,
         )];
         if let Some(cert) = &cert {
-            changes.push(("cert", rule.cert.as_ref().map(|c| c.referenced.line()), quoted(cert)));
+            changes.push((
+                "cert",
+                rule.cert.as_ref().map(|c| c.referenced.line()),
+                quoted(cert),
+            ));
         }
         // Replace the lines of the keys the rule has first, then insert the others (which
         // moves the lines after them).
@@ -360,7 +380,10 @@ pub fn pin_here(cert: Option<&str>, sha256: &str) -> Result<String> {
                         *line = format!("{}{key}: {value}", &line[..at]);
                     }
                 }
-                None => lines.insert(path_line + 1, format!("{}{key}: {value}", " ".repeat(indent))),
+                None => lines.insert(
+                    path_line + 1,
+                    format!("{}{key}: {value}", " ".repeat(indent)),
+                ),
             }
         }
         rule.path.referenced.line()
@@ -376,7 +399,11 @@ pub fn pin_here(cert: Option<&str>, sha256: &str) -> Result<String> {
             .iter()
             .find(|r| glob_match(&r.path.value, pattern.trim_end_matches("/**")))
             .and_then(|r| usize::try_from(r.path.referenced.line()).ok())
-            .filter(|l| lines.get(l - 1).is_some_and(|t| t.trim_start().starts_with("- ")));
+            .filter(|l| {
+                lines
+                    .get(l - 1)
+                    .is_some_and(|t| t.trim_start().starts_with("- "))
+            });
         if parsed.rules.is_empty() && !lines.iter().any(|l| l.starts_with("rules:")) {
             lines.push("rules:".to_owned());
         }
@@ -393,9 +420,17 @@ pub fn pin_here(cert: Option<&str>, sha256: &str) -> Result<String> {
     out.push('\n');
     // Check the edit by reading it back: the rule must now carry the new pin.
     let check = parse(&out)?;
-    let ok = check.rules.iter().find(|r| r.path.value == pattern).is_some_and(|r| {
-        r.fingerprint.as_ref().and_then(|f| normalize(&f.value)).as_deref() == Some(sha256)
-    });
+    let ok = check
+        .rules
+        .iter()
+        .find(|r| r.path.value == pattern)
+        .is_some_and(|r| {
+            r.fingerprint
+                .as_ref()
+                .and_then(|f| normalize(&f.value))
+                .as_deref()
+                == Some(sha256)
+        });
     if !ok {
         return Err(message_with_hint(
             format!("cannot update {file_shown} line by line (flow style or an unusual layout)"),
@@ -414,7 +449,11 @@ pub fn pin_here(cert: Option<&str>, sha256: &str) -> Result<String> {
 
 /// Glob match of a `/`-separated path: `*` and `?` within one segment, `**` any number of segments.
 fn glob_match(pattern: &str, path: &str) -> bool {
-    let pat: Vec<&str> = pattern.trim_start_matches("./").split('/').filter(|s| !s.is_empty()).collect();
+    let pat: Vec<&str> = pattern
+        .trim_start_matches("./")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match_segs(&pat, &segs)
 }
@@ -423,9 +462,9 @@ fn match_segs(pat: &[&str], segs: &[&str]) -> bool {
     match pat.split_first() {
         None => segs.is_empty(),
         Some((&"**", rest)) => (0..=segs.len()).any(|i| match_segs(rest, &segs[i..])),
-        Some((p, rest)) => segs
-            .split_first()
-            .is_some_and(|(s, srest)| match_seg(p.as_bytes(), s.as_bytes()) && match_segs(rest, srest)),
+        Some((p, rest)) => segs.split_first().is_some_and(|(s, srest)| {
+            match_seg(p.as_bytes(), s.as_bytes()) && match_segs(rest, srest)
+        }),
     }
 }
 
@@ -444,17 +483,26 @@ mod tests {
 
     #[test]
     fn globs() {
-        assert!(glob_match("overlays/production/**", "overlays/production/db.sealed.yaml"));
+        assert!(glob_match(
+            "overlays/production/**",
+            "overlays/production/db.sealed.yaml"
+        ));
         assert!(glob_match("overlays/production/**", "overlays/production"));
         assert!(glob_match("**/*.yaml", "a/b/c.yaml"));
         assert!(glob_match("base/*.yaml", "base/x.yaml"));
         assert!(!glob_match("base/*.yaml", "base/sub/x.yaml"));
-        assert!(!glob_match("overlays/production/**", "overlays/staging/db.yaml"));
+        assert!(!glob_match(
+            "overlays/production/**",
+            "overlays/staging/db.yaml"
+        ));
     }
 
     #[test]
     fn fingerprints() {
-        assert_eq!(normalize(&"AB:".repeat(31).to_string().replace(' ', "")), None);
+        assert_eq!(
+            normalize(&"AB:".repeat(31).to_string().replace(' ', "")),
+            None
+        );
         let hex = "ab".repeat(32);
         assert_eq!(normalize(&openssl_form(&hex)), Some(hex));
     }
