@@ -32,7 +32,9 @@ use sealed_secrets::go_syntax::parse_bool;
 Editing a SealedSecret file in place (only the items named change; see kubeseal set --help):\n  \
 kubeseal set FILE KEY=VALUE... [--from-file KEY=PATH] [--from-env-file PATH]\n  \
 kubeseal unset FILE KEY...\n  \
-kubeseal edit FILE [--recovery-private-key KEY]   (in $VISUAL/$EDITOR)"
+kubeseal edit FILE [--recovery-private-key KEY]   (in $VISUAL/$EDITOR)\n\n\
+Checking manifests offline, e.g. in CI (see kubeseal lint --help):\n  \
+kubeseal lint [PATH...|-] [--cert FILE]... [--format text|json|sarif] [--strict]"
 )]
 pub struct Flags {
     /// Seal with this certificate (PEM file, or http://, https://, file:// URL) instead of asking the controller

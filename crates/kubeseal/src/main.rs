@@ -8,7 +8,7 @@
 //! namespace, [`input`]/[`output`] read and write, [`report`] prints errors and hints.
 //! [`rules`] reads the repository's `.sealed-secrets.yaml` (certificate, pin, defaults per path).
 //! [`edit`] runs the `set` and `unset` subcommands and [`editor`] `edit` (a first argument upstream
-//! would ignore).
+//! would ignore). [`lint`] runs the `lint` subcommand (offline checks for CI).
 //!
 //! Owns the command line. Builds on the format library (`sealed-secrets`) alone; must not depend on
 //! the controller or the template engine (it never renders `spec.template.data`: the controller does),
@@ -22,6 +22,7 @@ mod edit;
 mod editor;
 mod flags;
 mod input;
+mod lint;
 mod merge;
 mod mode;
 mod names;
@@ -35,6 +36,9 @@ mod seal;
 
 fn main() -> std::process::ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "lint") {
+        return report::exit(lint::run(args));
+    }
     if let Some(name) = edit::subcommand(&args) {
         if name == "edit" {
             return report::exit(editor::run(args));

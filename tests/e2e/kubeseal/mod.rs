@@ -2,6 +2,8 @@
 //! run it: `--fetch-cert`, sealing without `--cert`, `--validate`, `--re-encrypt`, and the errors a user
 //! can act on (controller Service not found, forbidden).
 
+mod lint;
+
 use sealed_secrets_test_support::ServiceAccountIdentity;
 
 use crate::support::controller::Controller;
