@@ -5,9 +5,10 @@ use std::io::Write;
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
+use crate::cert::CertSource;
 use crate::flags::Flags;
 use crate::mode::{Mode, Run};
-use crate::{controller_modes, merge, output, raw, recovery, seal};
+use crate::{cert, controller_modes, merge, output, raw, recovery, rules, seal};
 
 /// The version printed by `--version`: `KUBESEAL_VERSION` at build time, else the crate's with a `v` in
 /// front, as upstream's releases print theirs (`kubeseal version: v0.36.6`).
@@ -39,6 +40,7 @@ pub fn run(flags: Flags) -> Result<()> {
         Mode::RecoveryUnseal { keys } => recovery::run(&run, keys),
         Mode::Validate => controller_modes::validate(&run),
         Mode::ReEncrypt => controller_modes::re_encrypt(&run),
+        Mode::FetchCert if run.pin => pin(&run),
         Mode::FetchCert => {
             let pem = run.cert.fetch()?;
             output::write(&run.output, &pem)
@@ -47,6 +49,30 @@ pub fn run(flags: Flags) -> Result<()> {
         Mode::Raw { from_file } => raw::run(&run, from_file.as_deref()),
         Mode::Seal => seal::run(&run),
     }
+}
+
+/// `--fetch-cert --pin`: shows the certificate's fingerprint, writes the certificate as
+/// `--fetch-cert` does, and pins it in the repository rule for the working directory (with the
+/// certificate's file or URL when there is one).
+fn pin(run: &Run) -> Result<()> {
+    // Not checked against an earlier pin: this replaces it.
+    let pem = run.cert.source.fetch()?;
+    cert::parse_cert(&pem, std::time::SystemTime::now())?;
+    let sha256 = rules::fingerprint(&pem)?;
+    eprintln!(
+        "certificate SHA-256 fingerprint: {}",
+        rules::openssl_form(&sha256)
+    );
+    output::write(&run.output, &pem)?;
+    let cert = match (&run.output, &run.cert.source) {
+        (output::Target::File(path), _) | (_, CertSource::File(path)) => {
+            Some(path.to_string_lossy().into_owned())
+        }
+        (_, CertSource::Url(url)) => Some(url.clone()),
+        (_, CertSource::Controller(_)) => None,
+    };
+    eprintln!("{}", rules::pin_here(cert.as_deref(), &sha256)?);
+    Ok(())
 }
 
 fn write_stdout(bytes: &[u8]) -> Result<()> {

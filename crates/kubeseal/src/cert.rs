@@ -57,12 +57,6 @@ impl CertSource {
             CertSource::Controller(controller) => controller.connect()?.cert(),
         }
     }
-
-    /// Fetches, parses and checks the certificate; returns its public key.
-    pub fn public_key(&self) -> Result<PublicKey> {
-        let pem = self.fetch()?;
-        parse_cert(&pem, SystemTime::now())
-    }
 }
 
 /// Largest certificate file or download read (a certificate is about 2 KiB; this stops

@@ -32,6 +32,7 @@ use crate::flags::ConnectionFlags;
 use crate::input::{TTY_RAW_NOTE, read_stdin};
 use crate::output::{self, Format};
 use crate::report::message_with_hint;
+use crate::rules::PinnedCert;
 
 /// Where the sealing certificate comes from, as for sealing.
 #[derive(Debug, Args)]
@@ -64,17 +65,69 @@ pub struct CertFlags {
 
     #[command(flatten)]
     pub connection: ConnectionFlags,
+
+    /// Which of `cert`, `controller_name`, `controller_namespace` were given (command line or
+    /// environment): those win over the repository rule for the file.
+    #[arg(skip)]
+    pub given: Vec<&'static str>,
 }
 
 impl CertFlags {
-    pub(crate) fn source(&self) -> CertSource {
-        CertSource::from_flag(
-            &self.cert,
-            &self.controller_namespace,
-            &self.controller_name,
-            &self.connection,
-        )
+    /// The certificate for sealing into `file`: these flags, completed by the repository rule
+    /// for `file` ([`crate::rules`]) and checked against its pin.
+    pub(crate) fn source(&self, file: &Path) -> Result<PinnedCert> {
+        let (mut cert, mut namespace, mut name) = (
+            self.cert.clone(),
+            self.controller_namespace.clone(),
+            self.controller_name.clone(),
+        );
+        let (mut pin, mut from_rule) = (None, None);
+        if let Some(rule) = crate::rules::find(Some(file))? {
+            let given = |id: &str| self.given.contains(&id);
+            if let Some(c) = rule.cert.filter(|_| !given("cert")) {
+                cert = c;
+                from_rule = Some(rule.at.clone());
+            }
+            if let Some(n) = rule
+                .controller_namespace
+                .filter(|_| !given("controller_namespace"))
+            {
+                namespace = n;
+            }
+            if let Some(n) = rule.controller_name.filter(|_| !given("controller_name")) {
+                name = n;
+            }
+            pin = rule.pin;
+        }
+        Ok(PinnedCert {
+            source: CertSource::from_flag(&cert, &namespace, &name, &self.connection),
+            pin,
+            from_rule,
+        })
     }
+}
+
+/// Parses a subcommand's flags (`argv[0]` is its name) and notes which certificate flags were
+/// given, so that a repository rule fills in only the others.
+pub(crate) fn parse_with_cert<T: Parser>(
+    argv: Vec<OsString>,
+    cert: fn(&mut T) -> &mut CertFlags,
+) -> T {
+    use clap::parser::ValueSource;
+    let matches = T::command()
+        .try_get_matches_from(argv)
+        .unwrap_or_else(|e| e.exit());
+    let mut flags = T::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    cert(&mut flags).given = ["cert", "controller_name", "controller_namespace"]
+        .into_iter()
+        .filter(|id| {
+            matches!(
+                matches.value_source(id),
+                Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+            )
+        })
+        .collect();
+    flags
 }
 
 /// Seal items into an existing SealedSecret file, in place.
@@ -143,7 +196,7 @@ pub fn run(name: &str, args: Vec<OsString>) -> Result<()> {
     let mut argv = vec![OsString::from(format!("kubeseal {name}"))];
     argv.extend(args.into_iter().skip(2));
     if name == "set" {
-        let flags = SetFlags::try_parse_from(argv).unwrap_or_else(|e| e.exit());
+        let flags: SetFlags = parse_with_cert(argv, |f| &mut f.cert);
         set(&flags)
     } else {
         let flags = UnsetFlags::try_parse_from(argv).unwrap_or_else(|e| e.exit());
@@ -557,7 +610,7 @@ pub fn set(flags: &SetFlags) -> Result<()> {
     let values = read_values(flags)?;
     let scope = Scope::from_annotations(target.sealed.metadata.annotations.as_ref());
     let (namespace, name) = binding(file, &target.sealed, scope)?;
-    let key = flags.cert.source().public_key()?;
+    let key = flags.cert.source(file)?.public_key()?;
     let mut added = Vec::new();
     let mut replaced = Vec::new();
     for (item, value) in &values {

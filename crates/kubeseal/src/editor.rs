@@ -64,7 +64,7 @@ pub struct EditFlags {
 pub fn run(args: Vec<OsString>) -> Result<()> {
     let mut argv = vec![OsString::from("kubeseal edit")];
     argv.extend(args.into_iter().skip(2));
-    let flags = EditFlags::try_parse_from(argv).unwrap_or_else(|e| e.exit());
+    let flags: EditFlags = crate::edit::parse_with_cert(argv, |f| &mut f.cert);
     edit(&flags)
 }
 
@@ -382,7 +382,7 @@ pub fn edit(flags: &EditFlags) -> Result<()> {
     if !to_seal.is_empty() {
         let scope = Scope::from_annotations(target.sealed.metadata.annotations.as_ref());
         let (namespace, name) = binding(file, &target.sealed, scope)?;
-        let key = flags.cert.source().public_key()?;
+        let key = flags.cert.source(file)?.public_key()?;
         for (item, value) in &to_seal {
             let ciphertext = sealed_secrets::seal::seal_value(
                 &mut rand::rngs::OsRng,

@@ -98,6 +98,13 @@ pub struct Flags {
           value_parser = parse_bool, hide_possible_values = true)]
     pub fetch_cert: bool,
 
+    /// With --fetch-cert: show the certificate's SHA-256 fingerprint and pin it in the repository
+    /// rule for the working directory (.sealed-secrets.yaml, created if missing)
+    #[arg(long, env = "SEALED_SECRETS_PIN", value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true", hide_default_value = true,
+          value_parser = parse_bool, hide_possible_values = true)]
+    pub pin: bool,
+
     /// Seal a Secret even if it has no data or stringData
     #[arg(long, env = "SEALED_SECRETS_ALLOW_EMPTY_DATA", value_name = "BOOL", num_args = 0..=1, require_equals = true,
           default_value = "false", default_missing_value = "true", hide_default_value = true,
@@ -196,6 +203,11 @@ pub struct Flags {
     /// Whether `-o/--format` was given (command line or environment) rather than defaulted.
     #[arg(skip)]
     pub format_explicit: bool,
+
+    /// Which of `cert`, `scope`, `controller_name`, `controller_namespace` were given (command line
+    /// or environment): those win over a repository rule.
+    #[arg(skip)]
+    pub given: Vec<&'static str>,
 }
 
 /// kubectl-style connection flags (client-go's override flags), used by the cluster modes
@@ -349,6 +361,15 @@ impl Flags {
             from("format"),
             Some(ValueSource::CommandLine | ValueSource::EnvVariable)
         );
+        flags.given = ["cert", "scope", "controller_name", "controller_namespace"]
+            .into_iter()
+            .filter(|id| {
+                matches!(
+                    from(id),
+                    Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+                )
+            })
+            .collect();
         for (id, var) in CONCATENATED {
             if from(id) != Some(ValueSource::CommandLine) {
                 continue;

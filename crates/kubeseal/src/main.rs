@@ -6,6 +6,7 @@
 //! ([`controller`] reaches the controller through the API server's service proxy, and
 //! [`controller_modes`] runs `--validate` and `--re-encrypt` there), [`namespace`] the default
 //! namespace, [`input`]/[`output`] read and write, [`report`] prints errors and hints.
+//! [`rules`] reads the repository's `.sealed-secrets.yaml` (certificate, pin, defaults per path).
 //! [`edit`] runs the `set` and `unset` subcommands and [`editor`] `edit` (a first argument upstream
 //! would ignore). [`lint`] runs the `lint` subcommand (offline checks for CI).
 //!
@@ -30,6 +31,7 @@ mod output;
 mod raw;
 mod recovery;
 mod report;
+mod rules;
 mod seal;
 
 fn main() -> std::process::ExitCode {

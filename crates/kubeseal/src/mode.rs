@@ -17,6 +17,48 @@ use crate::input::Source;
 use crate::namespace::NamespaceResolver;
 use crate::output::{Format, Target};
 use crate::report::message_with_hint;
+use crate::rules::{Pin, PinnedCert};
+
+/// Applies the repository rule for the file written (`.sealed-secrets.yaml`, [`crate::rules`]) to
+/// the settings not given on the command line or in the environment; returns its pin.
+fn apply_rules(
+    flags: &mut Flags,
+    mode: &Mode,
+    output: &Target,
+) -> Result<(Option<Pin>, Option<String>)> {
+    let target = match (mode, output) {
+        (Mode::Seal | Mode::Raw { .. }, Target::File(path)) => Some(path.as_path()),
+        (Mode::MergeInto { file }, _) => Some(file.as_path()),
+        // `--fetch-cert` writes a certificate, not a sealed file: the working directory's rule.
+        (Mode::Seal | Mode::Raw { .. } | Mode::FetchCert, _) => None,
+        _ => return Ok((None, None)),
+    };
+    let Some(rule) = crate::rules::find(target)? else {
+        return Ok((None, None));
+    };
+    let given = |id: &str| flags.given.contains(&id);
+    let mut from_rule = None;
+    if let Some(cert) = rule.cert.filter(|_| !given("cert")) {
+        flags.cert = cert;
+        from_rule = Some(rule.at.clone());
+    }
+    if let Some(scope) = rule.scope.filter(|_| !given("scope")) {
+        flags.scope = Some(scope);
+    }
+    if let Some(name) = rule.controller_name.filter(|_| !given("controller_name")) {
+        flags.controller_name = name;
+    }
+    if let Some(ns) = rule
+        .controller_namespace
+        .filter(|_| !given("controller_namespace"))
+    {
+        flags.controller_namespace = ns;
+    }
+    if let Some(ns) = rule.namespace.filter(|_| !flags.namespace_explicit) {
+        flags.connection.namespace = Some(ns);
+    }
+    Ok((rule.pin, from_rule))
+}
 
 /// What this run does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +108,7 @@ pub struct Run {
     /// Whether `-o` was given (for `--merge-into`, which otherwise keeps the file's format).
     pub format_explicit: bool,
     /// Where the certificate comes from.
-    pub cert: CertSource,
+    pub cert: PinnedCert,
     /// The controller, for the cluster modes.
     pub controller: Controller,
     /// Default namespace resolution.
@@ -77,6 +119,8 @@ pub struct Run {
     pub name: Option<String>,
     /// `--allow-empty-data`.
     pub allow_empty_data: bool,
+    /// `--pin` (with `--fetch-cert`): pin the certificate in the repository rules.
+    pub pin: bool,
     /// Warnings to print on stderr before running.
     pub warnings: Vec<String>,
 }
@@ -109,7 +153,7 @@ fn mode_flags(flags: &Flags) -> Vec<&'static str> {
 
 impl Run {
     /// Validates the flags.
-    pub fn from_flags(flags: Flags) -> Result<Run> {
+    pub fn from_flags(mut flags: Flags) -> Result<Run> {
         let mut warnings = Vec::new();
         let mode = Run::mode(&flags, &mut warnings)?;
 
@@ -126,6 +170,7 @@ impl Run {
         {
             output = Target::File(path.clone());
         }
+        let (pin, from_rule) = apply_rules(&mut flags, &mode, &output)?;
         let mut format = Format::parse(&flags.format)?;
         if let Target::File(path) = &output
             && Format::from_extension(path) == Some(Format::Yaml)
@@ -143,12 +188,16 @@ impl Run {
                 name: flags.controller_name.clone(),
                 connection: flags.connection.clone(),
             },
-            cert: CertSource::from_flag(
-                &flags.cert,
-                &flags.controller_namespace,
-                &flags.controller_name,
-                &flags.connection,
-            ),
+            cert: PinnedCert {
+                source: CertSource::from_flag(
+                    &flags.cert,
+                    &flags.controller_namespace,
+                    &flags.controller_name,
+                    &flags.connection,
+                ),
+                pin,
+                from_rule,
+            },
             namespace: NamespaceResolver::new(
                 flags.connection.namespace.as_deref(),
                 flags.namespace_explicit,
@@ -158,6 +207,7 @@ impl Run {
             scope: flags.scope,
             name: Some(flags.name.clone()).filter(|n| !n.is_empty()),
             allow_empty_data: flags.allow_empty_data,
+            pin: flags.pin,
             warnings,
         })
     }
@@ -176,6 +226,12 @@ impl Run {
             return Err(message_with_hint(
                 "--from-file requires --raw",
                 "to seal a whole Secret, pass it with -f/--secret-file or on stdin",
+            ));
+        }
+        if flags.pin && !flags.fetch_cert {
+            return Err(message_with_hint(
+                "--pin requires --fetch-cert",
+                "run `kubeseal --fetch-cert --pin` in the directory whose rule should pin the certificate",
             ));
         }
         let modes = mode_flags(flags);

@@ -1,6 +1,7 @@
 //! `--cert URL`: http:// (served by a throwaway server on 127.0.0.1), file:// with an absolute
 //! path, and the error for a non-200 answer. These need a live socket or an absolute path, so
-//! they are Rust tests rather than trycmd cases.
+//! they are Rust tests rather than trycmd cases. So are the repository rules whose certificate URL
+//! serves another certificate than the pinned one.
 
 #![allow(clippy::unwrap_used)]
 
@@ -151,4 +152,84 @@ fn unreachable_url_is_an_error_not_a_hang() {
         stderr.starts_with(&format!("{HTTP_WARNING}error: cannot fetch \"{url}\": ")),
         "{stderr}"
     );
+}
+
+/// A fresh directory under the system's temporary directory, for a repository rules file.
+fn temp_repo(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kubeseal-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(fixtures().join("secret.yaml"), dir.join("secret.yaml")).unwrap();
+    dir
+}
+
+/// The fixture certificate's SHA-256 fingerprint (`openssl x509 -fingerprint -sha256`).
+const CERT_SHA256: &str = "60:20:A5:40:1D:22:54:75:4C:62:2F:D6:41:34:C0:C7:3D:26:2C:B1:BB:B8:D2:96:DF:E0:90:CB:0A:B5:AF:E8";
+/// The other fixture certificate's.
+const OTHER_SHA256: &str = "A2:B2:F6:08:DD:06:83:01:FE:5C:C8:01:21:1A:B8:F3:D0:43:58:DF:66:33:F4:67:33:CE:F7:52:58:C1:1E:A5";
+
+fn kubeseal_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kubeseal"))
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", "/nonexistent-home")
+        .env_remove("KUBECONFIG")
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("ALL_PROXY")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_rule_url_serving_another_certificate_is_refused() {
+    let other = std::fs::read(fixtures().join("other-cert.pem")).unwrap();
+    let (url, server) = serve_once("200 OK", other);
+    let dir = temp_repo("rule-url");
+    std::fs::write(
+        dir.join(".sealed-secrets.yaml"),
+        format!("rules:\n  - path: \"**\"\n    cert: {url}/v1/cert.pem\n    fingerprint: \"{CERT_SHA256}\"\n"),
+    )
+    .unwrap();
+    let out = kubeseal_in(&dir, &["-f", "secret.yaml", "-w", "db.yaml"]);
+    server.join().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "error: the certificate's SHA-256 fingerprint {OTHER_SHA256} does not match {CERT_SHA256} pinned at .sealed-secrets.yaml:4\n"
+        )),
+        "{stderr}"
+    );
+    assert!(!dir.join("db.yaml").exists(), "nothing is written");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_pin_holds_for_a_cert_url_flag() {
+    let other = std::fs::read(fixtures().join("other-cert.pem")).unwrap();
+    let (url, server) = serve_once("200 OK", other);
+    let dir = temp_repo("flag-url");
+    std::fs::write(
+        dir.join(".sealed-secrets.yaml"),
+        format!(
+            "rules:\n  - path: \"**\"\n    fingerprint: {}\n",
+            CERT_SHA256.replace(':', "")
+        ),
+    )
+    .unwrap();
+    let cert_url = format!("{url}/v1/cert.pem");
+    let out = kubeseal_in(&dir, &["--fetch-cert", "--cert", &cert_url]);
+    server.join().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "no certificate is printed");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "{OTHER_SHA256} does not match {CERT_SHA256} pinned at .sealed-secrets.yaml:3"
+        )),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

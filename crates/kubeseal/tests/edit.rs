@@ -698,3 +698,36 @@ fn edit_survives_ctrl_c_in_the_editor() {
         map(&[("password", "after-ctrl-c"), ("username", "admin")])
     );
 }
+
+#[test]
+fn edit_refuses_a_certificate_other_than_the_pinned_one() {
+    let (dir, file, before) = edit_file("edit-pin-mismatch");
+    // The repository rule for s.yaml pins the fixture certificate; --cert gives the other one.
+    std::fs::write(
+        dir.join(".sealed-secrets.yaml"),
+        "rules:\n  - path: \"*.yaml\"\n    fingerprint: \"60:20:A5:40:1D:22:54:75:4C:62:2F:D6:41:34:C0:C7:3D:26:2C:B1:BB:B8:D2:96:DF:E0:90:CB:0A:B5:AF:E8\"\n",
+    )
+    .unwrap();
+    let other = fixture("other-cert.pem");
+    let out = edit_with(
+        &dir,
+        "sed -i 's/^  password: .*/  password: n3w/' \"$f\"",
+        &file,
+        &["--cert", other.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(
+            "A2:B2:F6:08:DD:06:83:01:FE:5C:C8:01:21:1A:B8:F3:D0:43:58:DF:66:33:F4:67:33:CE:F7:52:58:C1:1E:A5 \
+             does not match 60:20:A5:40:1D:22:54:75:4C:62:2F:D6:41:34:C0:C7:3D:26:2C:B1:BB:B8:D2:96:DF:E0:90:CB:0A:B5:AF:E8 pinned at "
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains(".sealed-secrets.yaml:3\n"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        before,
+        "nothing changes"
+    );
+}

@@ -12,6 +12,8 @@ use crate::support::raw_http::http;
 use crate::support::sealed::string_data;
 use crate::support::{e2e_test, map};
 
+mod rules;
+
 const OURS: Kubeseal = Kubeseal::Ours;
 
 e2e_test!(

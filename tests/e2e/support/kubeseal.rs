@@ -70,6 +70,20 @@ impl Kubeseal {
         execute(command, stdin).await
     }
 
+    /// Runs `kubeseal args...` with `stdin` in the working directory `dir` (where repository rules are
+    /// looked up).
+    pub async fn run_in_dir<S: AsRef<OsStr>>(
+        self,
+        cluster: &ClusterInfo,
+        dir: &std::path::Path,
+        args: &[S],
+        stdin: &str,
+    ) -> anyhow::Result<Outcome> {
+        let mut command = without_ambient_config(self.program(cluster)?);
+        command.args(args).current_dir(dir);
+        execute(command, stdin).await
+    }
+
     /// Runs `kubeseal args...` and expects success; its stdout.
     pub async fn run_ok<S: AsRef<OsStr> + Debug>(
         self,
