@@ -28,15 +28,17 @@ expect_fail() { # NAME PATTERN EDIT...: copy the directory, apply EDIT in it, th
   log "ok: $name: caught ($(grep -m1 -- "$pattern" <<<"$out" | sed 's/^check-dist: //'))"
 }
 ks=kubeseal-$version-linux-amd64.tar.gz
+# Rewrites SHA256SUMS after a planted change, so that only the check named in the case can catch it.
+RESUM="find . -maxdepth 1 -type f ! -name SHA256SUMS -printf '%f\\n' | LC_ALL=C sort | xargs sha256sum >SHA256SUMS"
 expect_fail "a changed kubeseal archive" "the digest of $ks does not match" "printf x >>$ks"
 expect_fail "a changed SBOM" "the digest of kubeseal.cdx.json does not match" \
   "python3 -c 'import json; d=json.load(open(\"kubeseal.cdx.json\")); d[\"components\"].pop(); json.dump(d, open(\"kubeseal.cdx.json\",\"w\"))'"
 expect_fail "an SBOM missing a crate (SHA256SUMS updated to match)" "does not list" \
   "python3 -c 'import json; d=json.load(open(\"kubeseal.cdx.json\")); d[\"components\"]=[c for c in d[\"components\"] if c[\"name\"]!=\"aws-lc-rs\"]; json.dump(d, open(\"kubeseal.cdx.json\",\"w\"))'" \
-  "&& find . -maxdepth 1 -type f ! -name SHA256SUMS -printf '%f\n' | LC_ALL=C sort | xargs sha256sum >SHA256SUMS"
+  "&& $RESUM"
 expect_fail "a krew manifest with another sha256 (SHA256SUMS updated to match)" "is not the sha256 of $ks" \
   "sed -i 's/sha256: ./sha256: 0/' kubeseal.krew.yaml" \
-  "&& find . -maxdepth 1 -type f ! -name SHA256SUMS -printf '%f\n' | LC_ALL=C sort | xargs sha256sum >SHA256SUMS"
+  "&& $RESUM"
 expect_fail "a file missing from SHA256SUMS" "SHA256SUMS does not list kubeseal.krew.yaml" \
   "sed -i '/kubeseal.krew.yaml/d' SHA256SUMS"
 expect_fail "an extra file" "stray.txt is not a release artifact" "echo hi >stray.txt"
