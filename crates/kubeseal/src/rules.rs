@@ -102,6 +102,27 @@ pub fn find(target: Option<&Path>) -> Result<Option<Rule>> {
 
 /// Parses `file` and returns its first rule matching `rel` (a `/`-separated path relative to it).
 pub fn rule_for(file: &Path, rel: &str) -> Result<Option<Rule>> {
+    Ok(parse_file(file)?
+        .into_iter()
+        .find(|(pattern, _)| glob_match(pattern, rel))
+        .map(|(_, rule)| rule))
+}
+
+/// The rules file that applies to `dir`: `.sealed-secrets.yaml` in it or the nearest directory above.
+pub fn file_above(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .map(|d| d.join(FILE_NAME))
+        .find(|f| f.is_file())
+}
+
+/// Whether `pattern` (a rule's `path`) matches `rel`, a `/`-separated path relative to the rules file.
+pub fn matches(pattern: &str, rel: &str) -> bool {
+    glob_match(pattern, rel)
+}
+
+/// Every rule of `file` in order, each with its path pattern; a malformed file, an unknown key, a
+/// bad scope or fingerprint in any rule is an error naming the file and line.
+pub fn parse_file(file: &Path) -> Result<Vec<(String, Rule)>> {
     let file_shown = shown(file);
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {file_shown}"))?;
@@ -117,10 +138,8 @@ pub fn rule_for(file: &Path, rel: &str) -> Result<Option<Rule>> {
         })?
     };
     let dir = file.parent().unwrap_or(Path::new("."));
+    let mut rules = Vec::with_capacity(parsed.rules.len());
     for raw in parsed.rules {
-        if !glob_match(&raw.path.value, rel) {
-            continue;
-        }
         let at = |line: u64| format!("{file_shown}:{line}");
         let scope = match raw.scope.as_deref() {
             None => None,
@@ -151,22 +170,25 @@ pub fn rule_for(file: &Path, rel: &str) -> Result<Option<Rule>> {
                 _ => c,
             }
         });
-        return Ok(Some(Rule {
-            cert,
-            at: at(raw.path.referenced.line()),
-            pin,
-            scope,
-            namespace: raw.namespace,
-            controller_name: raw.controller_name,
-            controller_namespace: raw.controller_namespace,
-        }));
+        rules.push((
+            raw.path.value,
+            Rule {
+                cert,
+                at: at(raw.path.referenced.line()),
+                pin,
+                scope,
+                namespace: raw.namespace,
+                controller_name: raw.controller_name,
+                controller_namespace: raw.controller_namespace,
+            },
+        ));
     }
-    Ok(None)
+    Ok(rules)
 }
 
 /// `path` relative to the working directory (with `..` where it is above it), as messages and
 /// tests want it; absolute where there is no common root.
-fn shown(path: &Path) -> String {
+pub fn shown(path: &Path) -> String {
     match std::env::current_dir() {
         Ok(cwd) => relative(path, &cwd),
         Err(_) => path.display().to_string(),
@@ -287,7 +309,7 @@ impl PinnedCert {
 }
 
 /// `path` without `.` and with each `..` removing the component before it (no symbolic links read).
-fn lexical(path: &Path) -> PathBuf {
+pub fn lexical(path: &Path) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::new();
     for comp in path.components() {

@@ -5,30 +5,33 @@
 //! document of a stream and every item of a List. Errors: a plain Secret that carries values,
 //! a strict or namespace-wide SealedSecret whose name or namespace differs from the one its
 //! template says it was sealed for (what kustomize `namePrefix`/`namespace` overlays break),
-//! an undecodable ciphertext or one of the wrong size for the certificate it claims (`--cert`),
-//! a key hint naming a certificate outside those given, and a SealedSecret without any item.
-//! Warnings: sealed with an older certificate than the newest given, a given certificate near
-//! expiry, and scope annotations that contradict each other.
+//! an undecodable ciphertext or one of the wrong size for the certificate it claims, a key hint
+//! naming a certificate outside those given (`--cert`) or pinned by the repository rules
+//! (`.sealed-secrets.yaml`, found above each path as when sealing), a rule whose certificate does
+//! not match its pin, and a SealedSecret without any item. Warnings: sealed with an older
+//! certificate than the newest given or the one its path's rule pins, or with another rule's
+//! certificate; a certificate near expiry; a pin lint cannot check offline; scope annotations
+//! that contradict each other.
 //!
 //! Output is for people (default), `--format json` or `--format sarif` (SARIF 2.1.0). Exit
 //! status 1 on errors (and on warnings with `--strict`). No secret value ever appears.
+
+mod certs;
+mod checks;
+mod report;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
-use base64::Engine;
 use clap::{Parser, ValueEnum};
-use sealed_secrets::keys::Certificate;
 use sealed_secrets::manifest::{self, Object, Untyped};
-use sealed_secrets::names::{
-    CLUSTER_WIDE_ANNOTATION, KEY_HINT_ANNOTATION, NAMESPACE_WIDE_ANNOTATION,
-};
-use sealed_secrets::{Scope, SealedSecret};
-use serde_json::json;
+
+use self::certs::{KnownCert, RuleSet};
+use self::checks::{Trust, check_sealed};
+use self::report::{Finding, Level, json_report, sarif, text};
 
 /// Offline checks of SealedSecret manifests (no cluster, no private key).
 #[derive(Debug, Parser)]
@@ -41,6 +44,15 @@ pub struct LintFlags {
     #[arg(long, value_name = "FILE")]
     pub cert: Vec<PathBuf>,
 
+    /// Repository rules file whose pinned certificates apply to every path (default: the
+    /// `.sealed-secrets.yaml` found above each path, or above the working directory for stdin)
+    #[arg(long, value_name = "FILE", conflicts_with = "no_rules")]
+    pub rules: Option<PathBuf>,
+
+    /// Ignore repository rules files
+    #[arg(long)]
+    pub no_rules: bool,
+
     /// Output format
     #[arg(long, value_enum, default_value = "text")]
     pub format: LintFormat,
@@ -49,7 +61,7 @@ pub struct LintFlags {
     #[arg(long)]
     pub strict: bool,
 
-    /// Warn about a given certificate that expires within this many days
+    /// Warn about a given or pinned certificate that expires within this many days
     #[arg(long, value_name = "DAYS", default_value_t = 30)]
     pub expiry_days: u64,
 }
@@ -65,81 +77,6 @@ pub enum LintFormat {
     Sarif,
 }
 
-/// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Level {
-    Error,
-    Warning,
-}
-
-impl Level {
-    fn as_str(self) -> &'static str {
-        match self {
-            Level::Error => "error",
-            Level::Warning => "warning",
-        }
-    }
-}
-
-/// One problem found.
-#[derive(Debug)]
-struct Finding {
-    level: Level,
-    rule: &'static str,
-    file: String,
-    line: usize,
-    message: String,
-    fix: String,
-}
-
-/// The rules, with a short description each (SARIF `tool.driver.rules`).
-const RULES: [(&str, &str); 9] = [
-    (
-        "bad-input",
-        "The input cannot be read as Kubernetes manifests",
-    ),
-    (
-        "unsealed-secret",
-        "A plain Secret with values is stored next to the SealedSecrets",
-    ),
-    (
-        "scope-name-mismatch",
-        "A strict-scoped SealedSecret was renamed or moved after sealing",
-    ),
-    (
-        "scope-namespace-mismatch",
-        "A namespace-wide SealedSecret was moved after sealing",
-    ),
-    (
-        "bad-ciphertext",
-        "A value is not a ciphertext for the certificate it was sealed with",
-    ),
-    (
-        "unknown-key",
-        "The key hint names a certificate outside those given",
-    ),
-    ("empty", "A SealedSecret without any item"),
-    (
-        "old-key",
-        "Sealed with an older certificate than the newest given",
-    ),
-    ("cert-expiry", "A given certificate expires soon"),
-];
-
-/// The scope conflict rule (a warning), listed apart to keep [`RULES`] readable.
-const SCOPE_CONFLICT: (&str, &str) = (
-    "scope-conflict",
-    "Scope annotations that contradict each other",
-);
-
-/// A certificate given with `--cert`.
-struct GivenCert {
-    file: String,
-    fingerprint: String,
-    modulus_len: usize,
-    not_before: SystemTime,
-}
-
 /// Runs `kubeseal lint` with the process's arguments (`args[1]` is `lint`).
 pub fn run(args: Vec<OsString>) -> Result<()> {
     let mut argv = vec![OsString::from("kubeseal lint")];
@@ -150,23 +87,36 @@ pub fn run(args: Vec<OsString>) -> Result<()> {
 
 fn lint(flags: &LintFlags) -> Result<()> {
     let mut findings = Vec::new();
-    let certs = read_certs(flags, &mut findings)?;
+    let given = certs::from_flags(&flags.cert, flags.expiry_days, &mut findings)?;
+    let mut rule_sets = RuleSets::default();
     for path in &flags.paths {
         if path == "-" {
             let mut bytes = Vec::new();
             std::io::stdin()
                 .read_to_end(&mut bytes)
                 .context("cannot read stdin")?;
-            check_stream("-", &bytes, &certs, &mut findings);
+            let cwd = std::env::current_dir().context("cannot read the working directory")?;
+            let set = rule_sets.for_dir(flags, &cwd, &mut findings)?;
+            // Stdin has no path: the pinned set applies, no rule's own certificate.
+            let trust = trust(&given, set, None);
+            check_stream("-", &bytes, &trust, &mut findings);
         } else {
             let path = Path::new(path);
             if !path.exists() {
                 anyhow::bail!("{}: no such file or directory", path.display());
             }
+            let dir = if path.is_dir() {
+                path
+            } else {
+                path.parent().unwrap_or(Path::new(""))
+            };
+            let cwd = std::env::current_dir().context("cannot read the working directory")?;
+            let set = rule_sets.for_dir(flags, &cwd.join(dir), &mut findings)?;
             for file in files_under(path)? {
                 let name = file.display().to_string();
+                let trust = trust(&given, set, Some(&file));
                 match std::fs::read(&file) {
-                    Ok(bytes) => check_stream(&name, &bytes, &certs, &mut findings),
+                    Ok(bytes) => check_stream(&name, &bytes, &trust, &mut findings),
                     Err(e) => findings.push(Finding {
                         level: Level::Error,
                         rule: "bad-input",
@@ -194,6 +144,62 @@ fn lint(flags: &LintFlags) -> Result<()> {
     Ok(())
 }
 
+/// The rules files read so far, each once (a file's findings are reported once).
+#[derive(Default)]
+struct RuleSets {
+    sets: BTreeMap<PathBuf, RuleSet>,
+}
+
+impl RuleSets {
+    /// The rules that apply under `dir`: `--rules`, else the nearest `.sealed-secrets.yaml`.
+    fn for_dir(
+        &mut self,
+        flags: &LintFlags,
+        dir: &Path,
+        findings: &mut Vec<Finding>,
+    ) -> Result<Option<&RuleSet>> {
+        if flags.no_rules {
+            return Ok(None);
+        }
+        let file = match &flags.rules {
+            Some(file) => {
+                if !file.is_file() {
+                    anyhow::bail!("--rules {}: no such file", file.display());
+                }
+                file.clone()
+            }
+            None => match crate::rules::file_above(dir) {
+                Some(file) => file,
+                None => return Ok(None),
+            },
+        };
+        if !self.sets.contains_key(&file) {
+            let set = RuleSet::load(&file, flags.expiry_days, findings)?;
+            self.sets.insert(file.clone(), set);
+        }
+        Ok(self.sets.get(&file))
+    }
+}
+
+/// What one file is checked against: the given certificates, the rules' pinned ones, and the
+/// certificate of the rule for its path.
+fn trust<'a>(given: &'a [KnownCert], set: Option<&'a RuleSet>, file: Option<&Path>) -> Trust<'a> {
+    let mut trust = Trust {
+        given,
+        all: given.iter().collect(),
+        ..Trust::default()
+    };
+    if let Some(set) = set {
+        trust.all.extend(set.certs.iter());
+        trust.rules_file = Some(&set.file);
+        trust.unreadable_pins = set.unreadable_pins;
+        if let Some((rule, Some(cert))) = file.and_then(|f| set.rule_for(f)) {
+            trust.expected = Some((cert, rule.at.as_str()));
+        }
+    }
+    trust
+}
+
 /// Files to read for one path argument: the file itself, or the manifests under a directory
 /// in sorted order (`*.yaml`, `*.yml`, `*.json`, recursively).
 fn files_under(path: &Path) -> Result<Vec<PathBuf>> {
@@ -212,6 +218,11 @@ fn files_under(path: &Path) -> Result<Vec<PathBuf>> {
         if is_dir {
             out.extend(files_under(&entry)?);
         } else if entry
+            .file_name()
+            .is_some_and(|n| n == crate::rules::FILE_NAME)
+        {
+            // The repository rules, not a manifest.
+        } else if entry
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
@@ -222,48 +233,7 @@ fn files_under(path: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn read_certs(flags: &LintFlags, findings: &mut Vec<Finding>) -> Result<Vec<GivenCert>> {
-    let now = SystemTime::now();
-    let soon = now + Duration::from_secs(flags.expiry_days.saturating_mul(86_400));
-    let mut certs = Vec::new();
-    for path in &flags.cert {
-        let file = path.display().to_string();
-        let pem = std::fs::read(path).with_context(|| format!("cannot read certificate {file}"))?;
-        let chain = Certificate::parse_pem_chain(&pem)
-            .with_context(|| format!("cannot read certificate {file}"))?;
-        let cert = chain
-            .first()
-            .with_context(|| format!("no certificate in {file}"))?;
-        let key = cert
-            .public_key()
-            .with_context(|| format!("cannot read the public key of certificate {file}"))?;
-        if cert.not_after() < soon {
-            let expired = cert.not_after() < now;
-            findings.push(Finding {
-                level: Level::Warning,
-                rule: "cert-expiry",
-                file: file.clone(),
-                line: 1,
-                message: format!(
-                    "certificate {} {} {}",
-                    key.fingerprint(),
-                    if expired { "expired on" } else { "expires on" },
-                    crate::cert::go_long_date(cert.not_after())
-                ),
-                fix: "renew the sealing key on the controller and fetch the new certificate (kubeseal --fetch-cert)".into(),
-            });
-        }
-        certs.push(GivenCert {
-            file,
-            fingerprint: key.fingerprint().to_string(),
-            modulus_len: key.modulus_len(),
-            not_before: cert.not_before(),
-        });
-    }
-    Ok(certs)
-}
-
-fn check_stream(file: &str, bytes: &[u8], certs: &[GivenCert], findings: &mut Vec<Finding>) {
+fn check_stream(file: &str, bytes: &[u8], trust: &Trust<'_>, findings: &mut Vec<Finding>) {
     let docs = match manifest::parse_documents(bytes, Untyped::SealedSecret) {
         Ok(docs) => docs,
         Err(e) => {
@@ -314,7 +284,7 @@ fn check_stream(file: &str, bytes: &[u8], certs: &[GivenCert], findings: &mut Ve
                     );
                 }
             }
-            Object::SealedSecret(sealed) => check_sealed(&sealed, certs, &mut push),
+            Object::SealedSecret(sealed) => check_sealed(&sealed, trust, &mut push),
             Object::Other { .. } => {}
         }
     }
@@ -342,6 +312,7 @@ fn item_line(text: &str, start: usize, key: &str) -> Option<usize> {
         .map(|(i, _)| i + 1)
 }
 
+/// `Kind "namespace/name"`, for messages.
 fn doc_name(
     kind: &str,
     meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
@@ -351,267 +322,4 @@ fn doc_name(
         meta.namespace.as_deref().unwrap_or(""),
         meta.name.as_deref().unwrap_or("")
     )
-}
-
-fn check_sealed(
-    sealed: &SealedSecret,
-    certs: &[GivenCert],
-    push: &mut impl FnMut(Option<&str>, Level, &'static str, String, &str),
-) {
-    let meta = &sealed.metadata;
-    let what = doc_name("SealedSecret", meta);
-    let annotations = meta.annotations.as_ref();
-    let scope = Scope::from_annotations(annotations);
-    let template = &sealed.spec.template.metadata;
-    let is_true = |a: Option<&BTreeMap<String, String>>, key: &str| {
-        a.and_then(|a| a.get(key)).is_some_and(|v| v == "true")
-    };
-    let empty = String::new();
-    let name = meta.name.as_ref().unwrap_or(&empty);
-    let namespace = meta.namespace.as_ref().unwrap_or(&empty);
-
-    // Scope: the template keeps the name and namespace the values were sealed for.
-    if scope != Scope::ClusterWide {
-        if let Some(sealed_ns) = template.namespace.as_ref().filter(|n| !n.is_empty())
-            && !namespace.is_empty()
-            && sealed_ns != namespace
-        {
-            let rule = if scope == Scope::Strict {
-                "scope-name-mismatch"
-            } else {
-                "scope-namespace-mismatch"
-            };
-            push(
-                None,
-                Level::Error,
-                rule,
-                format!(
-                    "{what} is {} but was sealed for namespace \"{sealed_ns}\" (spec.template.metadata.namespace); the controller cannot decrypt it in \"{namespace}\"",
-                    scope.as_str()
-                ),
-                "seal it again for this namespace, or keep the namespace (exclude the SealedSecret from the kustomize namespace transformer), or seal with --scope cluster-wide",
-            );
-        }
-        if scope == Scope::Strict
-            && let Some(sealed_name) = template.name.as_ref().filter(|n| !n.is_empty())
-            && !name.is_empty()
-            && sealed_name != name
-        {
-            push(
-                None,
-                Level::Error,
-                "scope-name-mismatch",
-                format!(
-                    "{what} is strict but was sealed for name \"{sealed_name}\" (spec.template.metadata.name); the controller cannot decrypt it as \"{name}\""
-                ),
-                "seal it again for this name, or keep the name (no namePrefix/nameSuffix for SealedSecrets), or seal with --scope namespace-wide",
-            );
-        }
-    }
-
-    // Scope annotations that contradict each other.
-    if is_true(annotations, CLUSTER_WIDE_ANNOTATION)
-        && is_true(annotations, NAMESPACE_WIDE_ANNOTATION)
-    {
-        push(
-            None,
-            Level::Warning,
-            "scope-conflict",
-            format!("{what} is annotated both cluster-wide and namespace-wide (cluster-wide wins)"),
-            "keep only the annotation of the scope it was sealed with",
-        );
-    }
-    let template_annotations = template.annotations.as_ref();
-    let has_scope_annotation = |a: Option<&BTreeMap<String, String>>| {
-        a.is_some_and(|a| {
-            a.contains_key(CLUSTER_WIDE_ANNOTATION) || a.contains_key(NAMESPACE_WIDE_ANNOTATION)
-        })
-    };
-    if has_scope_annotation(template_annotations) {
-        let template_scope = Scope::from_annotations(template_annotations);
-        if template_scope != scope {
-            push(
-                None,
-                Level::Warning,
-                "scope-conflict",
-                format!(
-                    "{what} is {} by its annotations but its template says {}",
-                    scope.as_str(),
-                    template_scope.as_str()
-                ),
-                "make spec.template.metadata.annotations agree with metadata.annotations (seal again with the intended --scope)",
-            );
-        }
-    }
-
-    // Items.
-    let template_data = sealed
-        .spec
-        .template
-        .data
-        .as_ref()
-        .is_some_and(|d| !d.is_empty());
-    if sealed.spec.encrypted_data.is_empty() && !template_data && sealed.spec.data.is_none() {
-        push(
-            None,
-            Level::Error,
-            "empty",
-            format!("{what} has no encryptedData and no template data"),
-            "seal the Secret's values into it (kubeseal set FILE KEY=VALUE --cert CERT)",
-        );
-    }
-
-    // The certificate it claims.
-    let hint = annotations.and_then(|a| a.get(KEY_HINT_ANNOTATION));
-    let mut claimed: Option<&GivenCert> = None;
-    if let Some(hint) = hint
-        && !certs.is_empty()
-    {
-        claimed = certs.iter().find(|c| &c.fingerprint == hint);
-        match claimed {
-            None => push(
-                None,
-                Level::Error,
-                "unknown-key",
-                format!(
-                    "{what} was sealed with key {hint} ({KEY_HINT_ANNOTATION}), not one of the given certificates"
-                ),
-                "re-encrypt it with a current key (kubeseal --re-encrypt), or pass that key's certificate with --cert",
-            ),
-            Some(c) => {
-                if let Some(newest) = certs.iter().max_by_key(|c| c.not_before)
-                    && newest.not_before > c.not_before
-                {
-                    push(
-                        None,
-                        Level::Warning,
-                        "old-key",
-                        format!(
-                            "{what} was sealed with the certificate of {} but {} is newer",
-                            c.file, newest.file
-                        ),
-                        "re-encrypt it with the newest key (kubeseal --re-encrypt, or seal again with the newest certificate)",
-                    );
-                }
-            }
-        }
-    }
-    let sizes: Vec<usize> = match claimed {
-        Some(c) => vec![c.modulus_len],
-        None => certs.iter().map(|c| c.modulus_len).collect(),
-    };
-    for (key, value) in &sealed.spec.encrypted_data {
-        let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(value) else {
-            push(
-                Some(key),
-                Level::Error,
-                "bad-ciphertext",
-                format!("{what}: item \"{key}\" is not valid base64"),
-                "seal the item again (kubeseal set FILE KEY=VALUE --cert CERT)",
-            );
-            continue;
-        };
-        let rsa_len = if bytes.len() >= 2 {
-            usize::from(u16::from_be_bytes([bytes[0], bytes[1]]))
-        } else {
-            0
-        };
-        if bytes.len() < 2 + rsa_len + 16 || rsa_len == 0 {
-            push(
-                Some(key),
-                Level::Error,
-                "bad-ciphertext",
-                format!(
-                    "{what}: item \"{key}\" is too short for a sealed value ({} bytes)",
-                    bytes.len()
-                ),
-                "seal the item again (kubeseal set FILE KEY=VALUE --cert CERT)",
-            );
-            continue;
-        }
-        if !sizes.is_empty() && !sizes.contains(&rsa_len) {
-            let expected: Vec<String> = sizes.iter().map(|s| (s * 8).to_string()).collect();
-            push(
-                Some(key),
-                Level::Error,
-                "bad-ciphertext",
-                format!(
-                    "{what}: item \"{key}\" was encrypted for a {}-bit key, the certificate is {}-bit",
-                    rsa_len * 8,
-                    expected.join("/")
-                ),
-                "seal the item again with the right certificate (kubeseal set FILE KEY=VALUE --cert CERT)",
-            );
-        }
-    }
-}
-
-fn text(findings: &[Finding], errors: usize, warnings: usize) -> String {
-    let mut out = String::new();
-    for f in findings {
-        out.push_str(&format!(
-            "{}:{}: {}[{}]: {}\n  fix: {}\n",
-            f.file,
-            f.line,
-            f.level.as_str(),
-            f.rule,
-            f.message,
-            f.fix
-        ));
-    }
-    out.push_str(&format!("{errors} error(s), {warnings} warning(s)\n"));
-    out
-}
-
-fn json_report(findings: &[Finding], errors: usize, warnings: usize) -> String {
-    let items: Vec<_> = findings
-        .iter()
-        .map(|f| {
-            json!({
-                "level": f.level.as_str(),
-                "rule": f.rule,
-                "file": f.file,
-                "line": f.line,
-                "message": f.message,
-                "fix": f.fix,
-            })
-        })
-        .collect();
-    let report = json!({"findings": items, "errors": errors, "warnings": warnings});
-    format!("{:#}\n", report)
-}
-
-fn sarif(findings: &[Finding]) -> String {
-    let rules: Vec<_> = RULES
-        .iter()
-        .chain(std::iter::once(&SCOPE_CONFLICT))
-        .map(|(id, text)| json!({"id": id, "shortDescription": {"text": text}}))
-        .collect();
-    let results: Vec<_> = findings
-        .iter()
-        .map(|f| {
-            json!({
-                "ruleId": f.rule,
-                "level": f.level.as_str(),
-                "message": {"text": format!("{} (fix: {})", f.message, f.fix)},
-                "locations": [{"physicalLocation": {
-                    "artifactLocation": {"uri": f.file},
-                    "region": {"startLine": f.line},
-                }}],
-            })
-        })
-        .collect();
-    let report = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "kubeseal lint",
-                "informationUri": "https://github.com/bitnami-labs/sealed-secrets",
-                "rules": rules,
-            }},
-            "results": results,
-        }],
-    });
-    format!("{:#}\n", report)
 }
