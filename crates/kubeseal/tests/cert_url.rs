@@ -1,7 +1,8 @@
 //! `--cert URL`: http:// (served by a throwaway server on 127.0.0.1), file:// with an absolute
 //! path, and the error for a non-200 answer. These need a live socket or an absolute path, so
 //! they are Rust tests rather than trycmd cases. So are the repository rules whose certificate URL
-//! serves another certificate than the pinned one.
+//! serves another certificate than the pinned one, over http and over https from a server whose
+//! certificate a private test CA issued (`fixtures/tls`, trusted through `SSL_CERT_FILE`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -231,5 +232,155 @@ fn a_pin_holds_for_a_cert_url_flag() {
         )),
         "{stderr}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Serves one HTTPS request on 127.0.0.1 with the test CA's server certificate
+/// (`fixtures/tls`, for IP 127.0.0.1) and `body`; returns the base URL. The server thread ends
+/// quietly when the client refuses the handshake.
+fn serve_tls_once(body: Vec<u8>) -> (String, thread::JoinHandle<()>) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let tls = fixtures().join("tls");
+    let chain = vec![CertificateDer::from_pem_file(tls.join("server.pem")).unwrap()];
+    let key = PrivateKeyDer::from_pem_file(tls.join("server-key.pem")).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    let handle = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let conn = rustls::ServerConnection::new(std::sync::Arc::new(config)).unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, stream);
+        let mut reader = BufReader::new(&mut tls);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(n) if n > 2 => {}
+                Ok(_) => break,
+                Err(_) => return, // the client refused the certificate
+            }
+        }
+        let _ = write!(
+            tls,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let _ = tls.write_all(&body);
+        tls.conn.send_close_notify();
+        let _ = tls.flush();
+    });
+    (url, handle)
+}
+
+/// kubeseal trusting the test CA the way users add a private CA: `SSL_CERT_FILE`.
+fn kubeseal_trusting_test_ca(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kubeseal"))
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", "/nonexistent-home")
+        .env("SSL_CERT_FILE", fixtures().join("tls/ca.pem"))
+        .env_remove("SSL_CERT_DIR")
+        .env_remove("KUBECONFIG")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .env_remove("ALL_PROXY")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn https_cert_from_a_server_with_a_private_ca_is_fetched() {
+    let cert = std::fs::read(fixtures().join("cert.pem")).unwrap();
+    let (url, server) = serve_tls_once(cert.clone());
+    let out = kubeseal_trusting_test_ca(
+        &fixtures(),
+        &["--fetch-cert", "--cert", &format!("{url}/v1/cert.pem")],
+    );
+    server.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, cert);
+    assert!(out.stderr.is_empty(), "no plain-http warning over https");
+}
+
+#[test]
+fn https_from_an_untrusted_ca_is_refused() {
+    let cert = std::fs::read(fixtures().join("cert.pem")).unwrap();
+    let (url, server) = serve_tls_once(cert);
+    let cert_url = format!("{url}/v1/cert.pem");
+    let out = Command::new(env!("CARGO_BIN_EXE_kubeseal"))
+        .args(["--fetch-cert", "--cert", &cert_url])
+        .env("HOME", "/nonexistent-home")
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
+        .env_remove("KUBECONFIG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    server.join().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with(&format!("error: cannot fetch \"{cert_url}\": ")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_rule_https_url_serving_another_certificate_is_refused() {
+    let other = std::fs::read(fixtures().join("other-cert.pem")).unwrap();
+    let (url, server) = serve_tls_once(other);
+    let dir = temp_repo("rule-https");
+    std::fs::write(
+        dir.join(".sealed-secrets.yaml"),
+        format!("rules:\n  - path: \"**\"\n    cert: {url}/v1/cert.pem\n    fingerprint: \"{CERT_SHA256}\"\n"),
+    )
+    .unwrap();
+    let out = kubeseal_trusting_test_ca(&dir, &["-f", "secret.yaml", "-w", "db.yaml"]);
+    server.join().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr,
+        format!(
+            "error: the certificate's SHA-256 fingerprint {OTHER_SHA256} does not match {CERT_SHA256} pinned at .sealed-secrets.yaml:4\n\
+             hint: nothing was sealed; if the controller's key was renewed on purpose, check the new certificate out of band and update the rule (`kubeseal --fetch-cert --pin`)\n"
+        )
+    );
+    assert!(!dir.join("db.yaml").exists(), "nothing is written");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_rule_https_url_serving_the_pinned_certificate_seals() {
+    let cert = std::fs::read(fixtures().join("cert.pem")).unwrap();
+    let (url, server) = serve_tls_once(cert);
+    let dir = temp_repo("rule-https-ok");
+    std::fs::write(
+        dir.join(".sealed-secrets.yaml"),
+        format!("rules:\n  - path: \"**\"\n    cert: {url}/v1/cert.pem\n    fingerprint: \"{CERT_SHA256}\"\n"),
+    )
+    .unwrap();
+    let out = kubeseal_trusting_test_ca(&dir, &["-f", "secret.yaml", "-w", "db.yaml"]);
+    server.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sealed = std::fs::read_to_string(dir.join("db.yaml")).unwrap();
+    assert!(sealed.contains("kind: SealedSecret"), "{sealed}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
