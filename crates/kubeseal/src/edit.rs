@@ -33,6 +33,7 @@ use crate::input::{TTY_RAW_NOTE, read_stdin};
 use crate::output::{self, Format};
 use crate::report::message_with_hint;
 use crate::rules::PinnedCert;
+use crate::stable::{Binding, StableCache};
 
 /// Where the sealing certificate comes from, as for sealing.
 #[derive(Debug, Args)]
@@ -158,6 +159,10 @@ pub struct SetFlags {
     /// Seal every KEY=VALUE line of PATH (blank lines and lines starting with '#' are skipped; repeatable)
     #[arg(long, value_name = "PATH", action = clap::ArgAction::Append)]
     pub from_env_file: Vec<PathBuf>,
+
+    /// Keep the ciphertext of an item whose value and certificate did not change since kubeseal sealed it, as recorded in this private cache directory; see README, "Stable re-sealing"
+    #[arg(long, env = "SEALED_SECRETS_STABLE_CACHE", value_name = "DIR")]
+    pub stable_cache: Option<PathBuf>,
 
     #[command(flatten)]
     pub cert: CertFlags,
@@ -613,7 +618,26 @@ pub fn set(flags: &SetFlags) -> Result<()> {
     let key = flags.cert.source(file)?.public_key()?;
     let mut added = Vec::new();
     let mut replaced = Vec::new();
+    let mut unchanged = Vec::new();
+    let stable = match &flags.stable_cache {
+        Some(dir) => Some(StableCache::open(dir)?),
+        None => None,
+    };
+    let fingerprint = key.fingerprint().to_string();
+    let label = scope.label(&namespace, &name);
     for (item, value) in &values {
+        let binding = Binding {
+            fingerprint: &fingerprint,
+            label: &label,
+            item,
+        };
+        if let Some(cache) = &stable
+            && let Some(old) = target.sealed.spec.encrypted_data.get(item)
+            && cache.holds(old, binding, value)
+        {
+            unchanged.push(item.as_str());
+            continue;
+        }
         let ciphertext = sealed_secrets::seal::seal_value(
             &mut rand::rngs::OsRng,
             &key,
@@ -623,6 +647,9 @@ pub fn set(flags: &SetFlags) -> Result<()> {
             &name,
         )
         .with_context(|| format!("cannot seal item {item:?}"))?;
+        if let Some(cache) = &stable {
+            cache.record(&ciphertext, binding, value)?;
+        }
         let previous = target
             .sealed
             .spec
@@ -634,12 +661,18 @@ pub fn set(flags: &SetFlags) -> Result<()> {
             added.push(item.as_str());
         }
     }
-    update_key_hint(&mut target, &key);
-    write_target(file, &target)?;
+    if !added.is_empty() || !replaced.is_empty() {
+        update_key_hint(&mut target, &key);
+        write_target(file, &target)?;
+    }
     eprintln!(
         "{}: {}",
         file.display(),
-        summary(&[("added", &added), ("replaced", &replaced)])
+        summary(&[
+            ("added", &added),
+            ("replaced", &replaced),
+            ("unchanged", &unchanged)
+        ])
     );
     Ok(())
 }

@@ -127,6 +127,16 @@ pub struct Flags {
     )]
     pub merge_into: String,
 
+    /// Keep the ciphertext of every item whose value, scope and certificate did not change since kubeseal wrote it into the -w or --merge-into file, as recorded (keyed hashes, nothing else) in this private cache directory; see README, "Stable re-sealing"
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_STABLE_CACHE",
+        value_name = "DIR",
+        default_value = "",
+        hide_default_value = true
+    )]
+    pub stable_cache: String,
+
     /// Seal one value (from --from-file or stdin) and print its ciphertext instead of a SealedSecret
     #[arg(long, env = "SEALED_SECRETS_RAW", value_name = "BOOL", num_args = 0..=1, require_equals = true,
           default_value = "false", default_missing_value = "true", hide_default_value = true,

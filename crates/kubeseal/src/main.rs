@@ -33,6 +33,7 @@ mod recovery;
 mod report;
 mod rules;
 mod seal;
+mod stable;
 
 fn main() -> std::process::ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();

@@ -17,6 +17,7 @@ use crate::mode::Run;
 use crate::output::{self, Format};
 use crate::report::message_with_hint;
 use crate::seal;
+use crate::stable::StableCache;
 
 /// Reads the one SealedSecret of `file` and the format it is written in.
 fn read_target(file: &Path) -> Result<(SealedSecret, Format)> {
@@ -112,8 +113,19 @@ pub fn run(run: &Run, file: &Path) -> Result<()> {
     let key = run.cert.public_key()?;
     let name = target.metadata.name.clone().unwrap_or_default();
     seal::prepare(run, &mut secret, Some(&name), Some(scope)).with_context(|| what.clone())?;
-    let update = seal::seal_one(&secret, &key).with_context(|| what.clone())?;
+    let mut update = seal::seal_one(&secret, &key).with_context(|| what.clone());
+    if let (Ok(update), Some(dir)) = (&mut update, &run.stable_cache) {
+        // Items whose value did not change keep the file's ciphertext.
+        let fingerprint = key.fingerprint().to_string();
+        let kept = StableCache::open(dir)
+            .and_then(|cache| cache.keep_unchanged(&secret, update, Some(&target), &fingerprint));
+        if let Err(e) = kept {
+            sealed_secrets::unseal::zeroize_data(&mut secret);
+            return Err(e);
+        }
+    }
     sealed_secrets::unseal::zeroize_data(&mut secret);
+    let update = update?;
     merge(&mut target, update);
 
     let format = if run.format_explicit {
@@ -122,5 +134,8 @@ pub fn run(run: &Run, file: &Path) -> Result<()> {
         file_format
     };
     let rendered = output::render(&[output::sealed_secret_value(&target)?], format)?;
+    if run.stable_cache.is_some() && std::fs::read(file).is_ok_and(|b| b == rendered.as_bytes()) {
+        return Ok(());
+    }
     output::replace_file(file, rendered.as_bytes())
 }

@@ -121,6 +121,8 @@ pub struct Run {
     pub allow_empty_data: bool,
     /// `--pin` (with `--fetch-cert`): pin the certificate in the repository rules.
     pub pin: bool,
+    /// `--stable-cache`: keep unchanged items' ciphertexts (seal into `-w FILE`, `--merge-into`).
+    pub stable_cache: Option<PathBuf>,
     /// Warnings to print on stderr before running.
     pub warnings: Vec<String>,
 }
@@ -170,6 +172,19 @@ impl Run {
         {
             output = Target::File(path.clone());
         }
+        let stable_cache =
+            Some(PathBuf::from(&flags.stable_cache)).filter(|p| !p.as_os_str().is_empty());
+        if stable_cache.is_some()
+            && !matches!(
+                (&mode, &output),
+                (Mode::Seal, Target::File(_)) | (Mode::MergeInto { .. }, _)
+            )
+        {
+            return Err(message_with_hint(
+                "--stable-cache needs the file it keeps ciphertexts in: seal with -w FILE or --merge-into FILE",
+                "e.g. kubeseal -f secret.yaml -w db.sealed.yaml --stable-cache ~/.cache/kubeseal-stable",
+            ));
+        }
         let (pin, from_rule) = apply_rules(&mut flags, &mode, &output)?;
         let mut format = Format::parse(&flags.format)?;
         if let Target::File(path) = &output
@@ -208,6 +223,7 @@ impl Run {
             name: Some(flags.name.clone()).filter(|n| !n.is_empty()),
             allow_empty_data: flags.allow_empty_data,
             pin: flags.pin,
+            stable_cache,
             warnings,
         })
     }

@@ -4,6 +4,9 @@
 //! before a single byte is written, so a bad document anywhere means no output at all. The
 //! certificate is fetched and parsed once for the whole stream.
 
+use std::collections::BTreeMap;
+use std::path::Path;
+
 use anyhow::{Context, Result, anyhow};
 use k8s_openapi::api::core::v1::Secret;
 use sealed_secrets::keys::PublicKey;
@@ -13,8 +16,9 @@ use sealed_secrets::{Scope, SealedSecret};
 
 use crate::input::{Expected, TTY_MANIFEST_NOTE, manifest_error};
 use crate::mode::Run;
-use crate::output;
+use crate::output::{self, Target};
 use crate::report::{hinted, message_with_hint};
+use crate::stable::StableCache;
 
 /// Upstream's message for a Secret without data.
 const EMPTY_DATA: &str = "secret.data is empty in input Secret, assuming this is an error and aborting. \
@@ -191,6 +195,16 @@ pub fn run(run: &Run) -> Result<()> {
         prepare(run, secret, run.name.as_deref(), run.scope).with_context(|| what.clone())?;
     }
     let sealed = seal_all(&secrets, &key);
+    let existing = match (&run.stable_cache, &run.output) {
+        (Some(dir), Target::File(path)) => Some(Stable::open(dir, path)?),
+        _ => None,
+    };
+    let sealed = match (sealed, &existing) {
+        (Ok(mut sealed), Some(stable)) => stable
+            .keep_unchanged(&secrets, &mut sealed, &key)
+            .map(|()| sealed),
+        (sealed, _) => sealed,
+    };
     for (_, secret) in &mut secrets {
         sealed_secrets::unseal::zeroize_data(secret);
     }
@@ -199,5 +213,73 @@ pub fn run(run: &Run) -> Result<()> {
         .map(output::sealed_secret_value)
         .collect::<Result<Vec<_>>>()?;
     let rendered = output::render(&objects, run.format)?;
+    if existing.is_some_and(|stable| stable.bytes.as_deref() == Some(rendered.as_bytes())) {
+        // Nothing changed: leave the file (and its modification time) alone.
+        return Ok(());
+    }
     output::write(&run.output, rendered.as_bytes())
+}
+
+/// `--stable-cache` with `-w FILE`: the cache and what FILE holds now.
+struct Stable {
+    cache: StableCache,
+    /// FILE's bytes, if it exists.
+    bytes: Option<Vec<u8>>,
+    /// Its SealedSecrets by namespace and name.
+    objects: BTreeMap<(String, String), SealedSecret>,
+}
+
+impl Stable {
+    fn open(dir: &Path, file: &Path) -> Result<Self> {
+        let cache = StableCache::open(dir)?;
+        let bytes = match std::fs::read(file) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
+        };
+        let mut objects = BTreeMap::new();
+        if let Some(bytes) = &bytes {
+            match manifest::parse_sealed_secrets(bytes) {
+                Ok(found) => {
+                    for (_, sealed) in found {
+                        let meta = &sealed.metadata;
+                        let id = (
+                            meta.namespace.clone().unwrap_or_default(),
+                            meta.name.clone().unwrap_or_default(),
+                        );
+                        objects.insert(id, sealed);
+                    }
+                }
+                Err(e) => eprintln!(
+                    "warning: --stable-cache: {} holds no SealedSecrets kubeseal can read ({e}); every item is sealed anew",
+                    file.display()
+                ),
+            }
+        }
+        Ok(Self {
+            cache,
+            bytes,
+            objects,
+        })
+    }
+
+    /// Keeps the file's ciphertexts of unchanged values in `sealed` (one per Secret, in order).
+    fn keep_unchanged(
+        &self,
+        secrets: &[(Position, Secret)],
+        sealed: &mut [SealedSecret],
+        key: &PublicKey,
+    ) -> Result<()> {
+        let fingerprint = key.fingerprint().to_string();
+        for ((_, secret), sealed) in secrets.iter().zip(sealed) {
+            let meta = &sealed.metadata;
+            let id = (
+                meta.namespace.clone().unwrap_or_default(),
+                meta.name.clone().unwrap_or_default(),
+            );
+            self.cache
+                .keep_unchanged(secret, sealed, self.objects.get(&id), &fingerprint)?;
+        }
+        Ok(())
+    }
 }
