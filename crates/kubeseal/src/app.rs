@@ -27,7 +27,7 @@ pub fn run(flags: Flags) -> Result<()> {
         Mode::Version => write_stdout(format!("kubeseal version: {VERSION}\n").as_bytes()),
         Mode::Completion(shell) => {
             let mut out = Vec::new();
-            clap_complete::generate(*shell, &mut Flags::command(), "kubeseal", &mut out);
+            clap_complete::generate(*shell, &mut completion_command(), "kubeseal", &mut out);
             write_stdout(&out)
         }
         Mode::ManPage => {
@@ -49,6 +49,20 @@ pub fn run(flags: Flags) -> Result<()> {
         Mode::Raw { from_file } => raw::run(&run, from_file.as_deref()),
         Mode::Seal => seal::run(&run),
     }
+}
+
+/// The command line as the shells complete it: the sealing flags, and the subcommands that a
+/// first argument selects (`set`, `unset`, `edit`, `lint`; dispatched before clap parses).
+fn completion_command() -> clap::Command {
+    let sub = |cmd: clap::Command, name: &'static str| {
+        cmd.name(name).bin_name(format!("kubeseal {name}"))
+    };
+    Flags::command()
+        .disable_help_subcommand(true)
+        .subcommand(sub(crate::edit::SetFlags::command(), "set"))
+        .subcommand(sub(crate::edit::UnsetFlags::command(), "unset"))
+        .subcommand(sub(crate::editor::EditFlags::command(), "edit"))
+        .subcommand(sub(crate::lint::LintFlags::command(), "lint"))
 }
 
 /// `--fetch-cert --pin`: shows the certificate's fingerprint, writes the certificate as
@@ -80,4 +94,34 @@ fn write_stdout(bytes: &[u8]) -> Result<()> {
     out.write_all(bytes)
         .and_then(|()| out.flush())
         .context("cannot write to stdout")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completions_know_the_subcommands_and_their_flags() {
+        for shell in [
+            clap_complete::Shell::Bash,
+            clap_complete::Shell::Zsh,
+            clap_complete::Shell::Fish,
+        ] {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut completion_command(), "kubeseal", &mut out);
+            let text = String::from_utf8(out).unwrap();
+            for word in [
+                "set",
+                "unset",
+                "edit",
+                "lint",
+                "from-env-file",
+                "stable-cache",
+                "no-rules",
+                "sarif",
+            ] {
+                assert!(text.contains(word), "{shell}: {word} missing");
+            }
+        }
+    }
 }
