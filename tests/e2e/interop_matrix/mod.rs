@@ -14,8 +14,10 @@
 //!   backup, by both CLIs.
 //! - [`set_unset`]: our `kubeseal set`/`unset`/`edit` on files written by both CLIs, unsealed by the controller
 //!   with exactly the edited data, every other line of the file unchanged.
+//! - [`stable`]: `--stable-cache` keeps unchanged values' ciphertexts; every version unseals.
 
 mod harness;
 mod raw_merge_recovery;
 mod seal;
 mod set_unset;
+mod stable;
