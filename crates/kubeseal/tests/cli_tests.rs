@@ -1,5 +1,5 @@
 //! CLI behaviour as data, one directory per command or mode (`seal`, `raw`, `recovery`, `merge`,
-//! `fetch-cert`, `validate`, `re-encrypt`, `cluster`, `cert`, `examples`, `cli`, `set`, `unset`, `edit`, `rules`, `lint`) under `tests/cmd/`,
+//! `fetch-cert`, `validate`, `re-encrypt`, `cluster`, `cert`, `examples`, `cli`, `set`, `unset`, `edit`, `rules`, `lint`, `stable`) under `tests/cmd/`,
 //! with the shared inputs in `tests/cmd/fixtures/`: every case is a command line with its expected
 //! stdout, stderr and exit status (`*.toml`), or a sequence of commands sharing a sandbox
 //! directory (`*.trycmd`, used for round trips: seal, then `--recovery-unseal` with the
