@@ -12,6 +12,15 @@ use super::certs::KnownCert;
 use super::doc_name;
 use super::report::Level;
 
+/// Where a finding points in its document.
+#[derive(Debug, Clone, Copy)]
+pub enum At<'a> {
+    /// An item of `encryptedData`.
+    Item(&'a str),
+    /// A field, by its path of keys from the document's top (`["metadata", "name"]`).
+    Field(&'a [&'a str]),
+}
+
 /// The certificates one file is checked against.
 #[derive(Debug, Default)]
 pub struct Trust<'a> {
@@ -31,7 +40,7 @@ pub struct Trust<'a> {
 pub fn check_sealed(
     sealed: &SealedSecret,
     trust: &Trust<'_>,
-    push: &mut impl FnMut(Option<&str>, Level, &'static str, String, &str),
+    push: &mut impl FnMut(At<'_>, Level, &'static str, String, &str),
 ) {
     let meta = &sealed.metadata;
     let what = doc_name("SealedSecret", meta);
@@ -57,7 +66,7 @@ pub fn check_sealed(
                 "scope-namespace-mismatch"
             };
             push(
-                None,
+                At::Field(&["metadata", "namespace"]),
                 Level::Error,
                 rule,
                 format!(
@@ -73,7 +82,7 @@ pub fn check_sealed(
             && sealed_name != name
         {
             push(
-                None,
+                At::Field(&["metadata", "name"]),
                 Level::Error,
                 "scope-name-mismatch",
                 format!(
@@ -89,7 +98,7 @@ pub fn check_sealed(
         && is_true(annotations, NAMESPACE_WIDE_ANNOTATION)
     {
         push(
-            None,
+            At::Field(&["metadata", "annotations"]),
             Level::Warning,
             "scope-conflict",
             format!("{what} is annotated both cluster-wide and namespace-wide (cluster-wide wins)"),
@@ -106,7 +115,7 @@ pub fn check_sealed(
         let template_scope = Scope::from_annotations(template_annotations);
         if template_scope != scope {
             push(
-                None,
+                At::Field(&["spec", "template", "metadata", "annotations"]),
                 Level::Warning,
                 "scope-conflict",
                 format!(
@@ -128,7 +137,7 @@ pub fn check_sealed(
         .is_some_and(|d| !d.is_empty());
     if sealed.spec.encrypted_data.is_empty() && !template_data && sealed.spec.data.is_none() {
         push(
-            None,
+            At::Field(&["spec"]),
             Level::Error,
             "empty",
             format!("{what} has no encryptedData and no template data"),
@@ -147,7 +156,7 @@ pub fn check_sealed(
             // A rule pins a certificate lint cannot read: the hint may be that one.
             None if trust.unreadable_pins => {}
             None => push(
-                None,
+                At::Field(&["metadata", "annotations", KEY_HINT_ANNOTATION]),
                 Level::Error,
                 "unknown-key",
                 format!(
@@ -163,7 +172,7 @@ pub fn check_sealed(
                 Some((expected, at)) if expected.fingerprint != c.fingerprint => {
                     if expected.not_before > c.not_before {
                         push(
-                            None,
+                            At::Field(&["metadata", "annotations", KEY_HINT_ANNOTATION]),
                             Level::Warning,
                             "old-key",
                             format!(
@@ -174,7 +183,7 @@ pub fn check_sealed(
                         );
                     } else {
                         push(
-                            None,
+                            At::Field(&["metadata", "annotations", KEY_HINT_ANNOTATION]),
                             Level::Warning,
                             "other-key",
                             format!(
@@ -192,7 +201,7 @@ pub fn check_sealed(
                         && newest.not_before > c.not_before
                     {
                         push(
-                            None,
+                            At::Field(&["metadata", "annotations", KEY_HINT_ANNOTATION]),
                             Level::Warning,
                             "old-key",
                             format!(
@@ -217,7 +226,7 @@ pub fn check_sealed(
     for (key, value) in &sealed.spec.encrypted_data {
         let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(value) else {
             push(
-                Some(key),
+                At::Item(key),
                 Level::Error,
                 "bad-ciphertext",
                 format!("{what}: item \"{key}\" is not valid base64"),
@@ -232,7 +241,7 @@ pub fn check_sealed(
         };
         if bytes.len() < 2 + rsa_len + 16 || rsa_len == 0 {
             push(
-                Some(key),
+                At::Item(key),
                 Level::Error,
                 "bad-ciphertext",
                 format!(
@@ -246,7 +255,7 @@ pub fn check_sealed(
         if !sizes.is_empty() && !sizes.contains(&rsa_len) {
             let expected: Vec<String> = sizes.iter().map(|s| (s * 8).to_string()).collect();
             push(
-                Some(key),
+                At::Item(key),
                 Level::Error,
                 "bad-ciphertext",
                 format!(

@@ -30,7 +30,7 @@ use clap::{Parser, ValueEnum};
 use sealed_secrets::manifest::{self, Object, Untyped};
 
 use self::certs::{KnownCert, RuleSet};
-use self::checks::{Trust, check_sealed};
+use self::checks::{At, Trust, check_sealed};
 use self::report::{Finding, Level, json_report, sarif, text};
 
 /// Offline checks of SealedSecret manifests (no cluster, no private key).
@@ -252,12 +252,15 @@ fn check_stream(file: &str, bytes: &[u8], trust: &Trust<'_>, findings: &mut Vec<
     for doc in docs {
         let start = doc.position.line;
         let in_list = doc.position.item.is_some();
-        let mut push = |item: Option<&str>, level, rule, message: String, fix: &str| {
-            // An item's own line when it can be told (not inside a List, where keys may repeat).
-            let line = item
-                .filter(|_| !in_list)
-                .and_then(|key| item_line(&text, start, key))
-                .unwrap_or(start);
+        let mut push = |at: At<'_>, level, rule, message: String, fix: &str| {
+            // The line of the item or field when it can be told (not inside a List, where keys
+            // repeat), else the document's first line.
+            let line = match at {
+                _ if in_list => None,
+                At::Item(key) => item_line(&text, start, key),
+                At::Field(path) => field_line(&text, start, path),
+            }
+            .unwrap_or(start);
             findings.push(Finding {
                 level,
                 rule,
@@ -272,8 +275,13 @@ fn check_stream(file: &str, bytes: &[u8], trust: &Trust<'_>, findings: &mut Vec<
                 let count = secret.data.as_ref().map_or(0, BTreeMap::len)
                     + secret.string_data.as_ref().map_or(0, BTreeMap::len);
                 if count > 0 {
+                    let field: &[&str] = if secret.data.as_ref().is_some_and(|d| !d.is_empty()) {
+                        &["data"]
+                    } else {
+                        &["stringData"]
+                    };
                     push(
-                        None,
+                        At::Field(field),
                         Level::Error,
                         "unsealed-secret",
                         format!(
@@ -312,6 +320,48 @@ fn item_line(text: &str, start: usize, key: &str) -> Option<usize> {
         .map(|(i, _)| i + 1)
 }
 
+/// The 1-based line of the field at `path` in a block-style YAML document that starts on line
+/// `start` (each key on its own line, children indented deeper), before the next `---`; `None`
+/// for flow style, JSON or a missing field.
+fn field_line(text: &str, start: usize, path: &[&str]) -> Option<usize> {
+    // The parent's indentation and that of its children (known at the first child line).
+    let mut parent: Option<usize> = None;
+    let mut children: Option<usize> = None;
+    let mut depth = 0;
+    for (i, line) in text.lines().enumerate().skip(start.saturating_sub(1)) {
+        if i + 1 != start && line.starts_with("---") {
+            return None;
+        }
+        let trimmed = line.trim_start();
+        // Blank lines, comments and JSON's lines of braces alone hold no key.
+        if trimmed.is_empty()
+            || trimmed.starts_with('#')
+            || trimmed.starts_with("---")
+            || trimmed.trim_end_matches(',').chars().all(|c| "{}[]".contains(c))
+        {
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        if parent.is_some_and(|p| indent <= p) {
+            return None; // left the parent's block without finding the key
+        }
+        let want = *children.get_or_insert(indent);
+        if indent != want {
+            continue; // deeper: a grandchild
+        }
+        let key = path[depth];
+        if trimmed.starts_with(&format!("{key}:")) || trimmed.starts_with(&format!("\"{key}\":")) {
+            depth += 1;
+            if depth == path.len() {
+                return Some(i + 1);
+            }
+            parent = Some(indent);
+            children = None;
+        }
+    }
+    None
+}
+
 /// `Kind "namespace/name"`, for messages.
 fn doc_name(
     kind: &str,
@@ -322,4 +372,32 @@ fn doc_name(
         meta.namespace.as_deref().unwrap_or(""),
         meta.name.as_deref().unwrap_or("")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_line;
+
+    const DOC: &str = "---\nkind: SealedSecret\nspec:\n  template:\n    metadata:\n      name: inner\nmetadata:\n  # a comment\n  annotations:\n    a: b\n  name: outer\n---\nmetadata:\n  name: next\n";
+
+    #[test]
+    fn fields_are_found_at_their_own_depth() {
+        assert_eq!(field_line(DOC, 1, &["metadata", "name"]), Some(11));
+        assert_eq!(
+            field_line(DOC, 1, &["spec", "template", "metadata", "name"]),
+            Some(6)
+        );
+        assert_eq!(
+            field_line(DOC, 1, &["metadata", "annotations", "a"]),
+            Some(10)
+        );
+        assert_eq!(field_line(DOC, 1, &["metadata", "namespace"]), None);
+        assert_eq!(field_line(DOC, 12, &["metadata", "name"]), Some(14));
+        let json = "{\n  \"metadata\": {\n    \"name\": \"x\"\n  }\n}\n";
+        assert_eq!(field_line(json, 1, &["metadata", "name"]), Some(3));
+        assert_eq!(
+            field_line("{\"metadata\":{\"name\":\"x\"}}", 1, &["metadata", "name"]),
+            None
+        );
+    }
 }
