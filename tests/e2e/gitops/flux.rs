@@ -80,7 +80,7 @@ impl Flux {
                 .args(["--health-addr".to_owned(), addr()?])
                 .args([
                     "--enable-leader-election=false",
-                    "--watch-all-namespaces",
+                    "--watch-all-namespaces=false",
                     "--log-level=debug",
                 ])
                 .env("RUNTIME_NAMESPACE", &ctx.namespace)
@@ -99,12 +99,13 @@ impl Flux {
                     .args(["--storage-adv-addr".to_owned(), storage]),
             )?,
         )?;
+        // --requeue-dependency: how soon an app whose dependency is not Ready yet looks again (default 30s).
         let kustomize_controller = ManagedProcess::spawn(
             ctx.cluster,
-            common(ProcessSpec::new(
-                "flux-kustomize-controller",
-                tool("kustomize-controller"),
-            ))?,
+            common(
+                ProcessSpec::new("flux-kustomize-controller", tool("kustomize-controller"))
+                    .arg("--requeue-dependency=2s"),
+            )?,
         )?;
         Ok(Flux {
             namespace: ctx.namespace.clone(),

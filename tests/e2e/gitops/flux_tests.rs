@@ -156,14 +156,30 @@ e2e_test!(flux_workflow_stalled_fails_promptly, |ctx| async move {
         "reason {}",
         ready["reason"]
     );
+    // Flux names the object and its kstatus verdict; it does not quote the object's condition message (its
+    // wait error formats the status only), so our message is on the object, in Stalled (and Synced, Ready).
+    let object = format!(
+        "SealedSecret/{}/{SECRET} status: 'Failed'",
+        staging.namespace
+    );
     ensure!(
-        message.contains(&format!("SealedSecret/{}/{SECRET}", staging.namespace))
-            && message.contains("no key could decrypt secret (password)"),
-        "the message names neither the object nor our error: {message}"
+        message.contains(&object) && message.contains("failed early"),
+        "the message does not name {object}: {message}"
     );
     let sealed: Api<SealedSecret> = Api::namespaced(ctx.client.clone(), &staging.namespace);
     let ss = sealed.get(SECRET).await?;
     ensure!(crate::support::health::kstatus(&ss) == "Failed");
+    let stalled =
+        crate::support::health::condition(&ss, "Stalled").context("no Stalled condition")?;
+    ensure!(
+        stalled.status == "True"
+            && stalled.reason.as_deref() == Some("NoMatchingKey")
+            && stalled
+                .message
+                .as_deref()
+                .is_some_and(|m| m.contains("no key could decrypt secret (password)")),
+        "Stalled is {stalled:?}"
+    );
     // The fix commit recovers it.
     s.repo.write(file, &good)?;
     let rev = s.repo.commit("fix the staging ciphertext").await?;
