@@ -77,31 +77,12 @@ impl ArgoCd {
         extra_cm: &[(&str, &str)],
     ) -> anyhow::Result<ArgoCd> {
         let crds = gitops_dir().join("crds/argocd");
-        ctx.kubectl()
-            .run(
-                &[
-                    "apply",
-                    "--server-side",
-                    "--force-conflicts",
-                    "-f",
-                    crds.to_str().context("path")?,
-                ],
-                None,
-            )
-            .await?;
-        for crd in ["applications.argoproj.io", "appprojects.argoproj.io"] {
-            ctx.kubectl()
-                .run(
-                    &[
-                        "wait",
-                        "--for=condition=Established",
-                        "--timeout=60s",
-                        &format!("crd/{crd}"),
-                    ],
-                    None,
-                )
-                .await?;
-        }
+        super::install_crds(
+            ctx,
+            &crds,
+            &["applications.argoproj.io", "appprojects.argoproj.io"],
+        )
+        .await?;
         let ns = ctx.namespace.clone();
         let mut cm = serde_json::Map::new();
         cm.insert("cluster.inClusterEnabled".into(), "false".into());
@@ -309,12 +290,17 @@ impl ArgoCd {
         lines[lines.len().saturating_sub(40)..].join("\n")
     }
 
-    /// How many sync operations the application controller has started for `name` (from its log).
+    /// How many automated syncs the application controller has started for `name` (its JSON log has one line
+    /// per sync with the project field, and one more for the Event, without it).
     pub fn syncs_started(&self, name: &str) -> usize {
-        let needle = format!("application={}", name);
+        let app = format!("\"application\":\"{name}\"");
         (self.controller.stderr() + &self.controller.stdout())
             .lines()
-            .filter(|l| l.contains("Initiated automated sync") && l.contains(&needle))
+            .filter(|l| {
+                l.contains("Initiated automated sync")
+                    && l.contains(&app)
+                    && l.contains("\"project\"")
+            })
             .count()
     }
 }

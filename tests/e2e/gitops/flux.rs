@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use anyhow::{Context as _, anyhow};
+use anyhow::anyhow;
 use kube::Api;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use sealed_secrets_test_support::proxy::free_port;
@@ -41,35 +41,11 @@ impl Flux {
     /// Installs the CRDs and starts both controllers.
     pub async fn start(ctx: &TestContext) -> anyhow::Result<Flux> {
         let crds = gitops_dir().join("crds/flux");
-        let kubectl = ctx.kubectl();
-        kubectl
-            .run(
-                &[
-                    "apply",
-                    "--server-side",
-                    "--force-conflicts",
-                    "-f",
-                    crds.to_str().context("path")?,
-                ],
-                None,
-            )
-            .await?;
-        for crd in [
+        let names = [
             "gitrepositories.source.toolkit.fluxcd.io",
             "kustomizations.kustomize.toolkit.fluxcd.io",
-        ] {
-            kubectl
-                .run(
-                    &[
-                        "wait",
-                        "--for=condition=Established",
-                        "--timeout=60s",
-                        &format!("crd/{crd}"),
-                    ],
-                    None,
-                )
-                .await?;
-        }
+        ];
+        super::install_crds(ctx, &crds, &names).await?;
         let state = ctx.cluster.dir.join("flux").join(&ctx.namespace);
         std::fs::create_dir_all(state.join("storage"))?;
         let kubeconfig = ctx.cluster.kubeconfig.display().to_string();

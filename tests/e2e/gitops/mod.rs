@@ -46,6 +46,39 @@ pub fn tool(name: &str) -> PathBuf {
     gitops_dir().join("bin").join(name)
 }
 
+/// Applies the CRDs in `dir` (server-side, idempotent) and waits until each of `names` is Established.
+pub async fn install_crds(
+    ctx: &TestContext,
+    dir: &std::path::Path,
+    names: &[&str],
+) -> anyhow::Result<()> {
+    let dir = dir
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("non-UTF-8 path"))?;
+    let kubectl = ctx.kubectl();
+    kubectl
+        .run(
+            &["apply", "--server-side", "--force-conflicts", "-f", dir],
+            None,
+        )
+        .await?;
+    for name in names {
+        let what = format!("CRD {name} Established");
+        sealed_secrets_test_support::wait::wait_for(
+            &what,
+            std::time::Duration::from_secs(60),
+            || async {
+                let jsonpath =
+                    "-o=jsonpath={.status.conditions[?(@.type==\"Established\")].status}";
+                let status = kubectl.run(&["get", "crd", name, jsonpath], None).await?;
+                Ok((status.trim() == "True").then_some(()))
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// What every GitOps test starts from: our controller (exposed in the test's namespace, also watching the two
 /// environments' namespaces), the environments, and the repository laid out and committed.
 pub struct Setup {

@@ -240,8 +240,11 @@ pub fn corrupt(sealed_yaml: &str) -> anyhow::Result<String> {
         let trimmed = line.trim_start();
         if trimmed.starts_with("encryptedData:") {
             in_data = true;
-        } else if in_data && !done {
-            if let Some((key, value)) = line.split_once(": ") {
+        } else if in_data
+            && !done
+            && let Some((key, value)) = line.split_once(": ")
+        {
+            {
                 let mut v: Vec<char> = value.chars().collect();
                 // A character in the middle of the AES-GCM part: the tag check fails for every key.
                 let i = v.len() * 3 / 4;
