@@ -1,6 +1,6 @@
 //! Flux (source-controller and kustomize-controller v1.9.6, built by `scripts/setup-gitops.sh`) for one test:
 //! both as local processes against the control plane, their objects (a `GitRepository`, `Kustomization`s) in
-//! the test's namespace.
+//! the test's namespace, which is the only one they watch (objects a Kustomization applies may go anywhere).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;

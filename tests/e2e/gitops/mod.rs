@@ -12,7 +12,8 @@
 //! - [`flux_tests`]: `wait: true` and `dependsOn`, a corrupted ciphertext fails the Kustomization at once
 //!   (`Stalled=True`) and the fix recovers it, prune on removal, the `healthCheckExprs` of docs/gitops.md.
 //!
-//! They run one at a time (`--test-threads=1`): each starts its own agent, which watches the whole cluster.
+//! They run one at a time (`--test-threads=1`): each starts its own agent; Argo CD's application controller
+//! watches every namespace of the cluster, and two at once would only compete for the two cores.
 
 mod argocd;
 mod argocd_tests;
