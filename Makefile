@@ -5,7 +5,7 @@ CARGO ?= cargo
 CACHE_DIR ?= $(HOME)/.cache/sealed-secrets-rs
 export SSRS_CACHE_DIR := $(CACHE_DIR)
 
-.PHONY: all build dist test-dist test test-unit test-backends test-python test-e2e test-node test-image test-chart bench bench-library bench-kubeseal bench-controller demo demo-process image cluster-up cluster-down manifests check-manifests fuzz fmt lint audit template-oracle check-structure
+.PHONY: all build dist test-dist test test-unit test-backends test-python test-e2e test-node test-gitops test-image test-chart bench bench-library bench-kubeseal bench-controller demo demo-process image cluster-up cluster-down manifests check-manifests fuzz fmt lint audit template-oracle check-structure
 
 all: build
 
@@ -16,7 +16,7 @@ build:
 # make test = unit tests (both crypto backends) + CLI tests + end-to-end tests on a real control plane + the image and
 # manifests as Pods on a real node (with the Helm chart) + the chart rendered and checked against Bitnami's + the
 # release artifacts.
-test: check-manifests check-structure test-unit test-backends test-python test-e2e test-chart test-node test-dist
+test: check-manifests check-structure test-unit test-backends test-python test-e2e test-chart test-node test-gitops test-dist
 
 test-unit:
 	$(CARGO) test --workspace --exclude sealed-secrets-e2e
@@ -40,6 +40,12 @@ test-e2e: testbin
 # containerd + runc): tests/e2e/node, one at a time. NODE_FILTER=failover narrows them.
 test-node: testbin
 	CARGO=$(CARGO) scripts/test-e2e.sh --node $(NODE_FILTER)
+
+# The GitOps workflow with the real agents (tests/e2e/gitops, docs/gitops.md): Argo CD and Flux built once from Go
+# modules into $(CACHE_DIR)/gitops (scripts/setup-gitops.sh), run as local processes against a private control plane,
+# syncing SealedSecrets from a Git repository served on 127.0.0.1. GITOPS_FILTER=flux narrows them.
+test-gitops: testbin
+	CARGO=$(CARGO) scripts/test-e2e.sh --gitops $(GITOPS_FILTER)
 
 # The image alone: built, checked against the Dockerfile, failure modes of the build.
 test-image: testbin

@@ -3,20 +3,23 @@
 # against it with SSRS_REQUIRE_CLUSTER=1 (no silent skips), and always tears it down, also on failure or Ctrl-C.
 # `make test-node` (`scripts/test-e2e.sh --node`): first the image (scripts/test-image.sh) and the node fault checks
 # (scripts/test-node-faults.sh), then a control plane with a real node and the tests of tests/e2e/node, one at a
-# time. Other arguments go to the test binary's filter (e.g. `scripts/test-e2e.sh smoke::rbac`).
+# time. `make test-gitops` (`--gitops`): Argo CD and Flux (scripts/setup-gitops.sh) and the tests of tests/e2e/gitops,
+# one at a time. Other arguments go to the test binary's filter (e.g. `scripts/test-e2e.sh smoke::rbac`).
 # The exit code is the tests' exit code.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CARGO=${CARGO:-cargo}
 log() { echo "test-e2e: $*" >&2; }
-node=0
+node=0 gitops=0
 if [ "${1:-}" = "--node" ]; then node=1; shift; fi
+if [ "${1:-}" = "--gitops" ]; then gitops=1; shift; fi
 
 t0=$SECONDS
 scripts/ensure-tools.sh
 SSRS_TESTBIN=$(scripts/setup-testbin.sh | tail -n 1)
 export SSRS_TESTBIN
 [ "$node" = 0 ] || scripts/setup-nodebin.sh >/dev/null
+if [ "$gitops" = 1 ]; then SSRS_GITOPS_DIR=$(scripts/setup-gitops.sh | tail -n 1); export SSRS_GITOPS_DIR; fi
 t_testbin=$((SECONDS - t0))
 
 # Compile first, so the control plane does not idle during a cold build; the tests run these binaries of the tree
@@ -59,9 +62,13 @@ rc=0
 if [ "$node" = 1 ]; then
   # One at a time (they share the installation in kube-system); --nocapture: they print what they measured.
   "$CARGO" test -p sealed-secrets-e2e -- node:: --test-threads=1 --nocapture "$@" || rc=$?
+elif [ "$gitops" = 1 ]; then
+  # One at a time: each starts its own agent, which watches the whole cluster.
+  "$CARGO" test -p sealed-secrets-e2e -- gitops:: --test-threads=1 --nocapture "$@" || rc=$?
 else
-  # The node tests need a control plane with a node: `make test-node` runs them.
-  "$CARGO" test -p sealed-secrets-e2e -- --skip node:: "$@" || rc=$?
+  # The node tests need a control plane with a node (`make test-node`), the GitOps tests the agents
+  # (`make test-gitops`).
+  "$CARGO" test -p sealed-secrets-e2e -- --skip node:: --skip gitops:: "$@" || rc=$?
 fi
 log "timings: testbin ${t_testbin}s, build ${t_build}s, control plane up ${t_up}s, tests $((SECONDS - t3))s"
 exit "$rc"

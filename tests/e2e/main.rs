@@ -4,6 +4,7 @@
 //! namespace through [`sealed_secrets_test_support::TestContext`]. What the tests share is in [`support`].
 
 mod controller;
+mod gitops;
 mod interop_matrix;
 mod kubeseal;
 mod migration;

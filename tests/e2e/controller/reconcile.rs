@@ -269,7 +269,13 @@ e2e_test!(
             Some("no key could decrypt secret (foo)")
         );
         assert_eq!(argo_health(&ss), "Degraded");
-        assert_eq!(kstatus(&ss), "InProgress", "Ready=False is not Current");
+        // No key decrypts it, which retrying cannot fix: Stalled=True, so kstatus reads Failed at once (Ready=False
+        // alone would read InProgress until a GitOps agent's timeout).
+        assert_eq!(kstatus(&ss), "Failed", "Stalled=True is Failed");
+        assert_eq!(
+            condition(&ss, "Stalled").map(|c| (c.status.clone(), c.reason.clone())),
+            Some(("True".to_owned(), Some("NoMatchingKey".to_owned())))
+        );
         wait_event(
             &ctx.client,
             ns,

@@ -66,6 +66,20 @@ impl ReconcileError {
         }
     }
 
+    /// Whether retrying cannot fix it without a change to the SealedSecret, the Secret or the
+    /// keys: then the status also carries `Stalled=True` (kstatus reads Failed at once). Every
+    /// unseal failure depends only on the object and the keys (no key decrypts, bad base64, a
+    /// template that does not parse), except a cancelled one.
+    pub fn is_stalled(&self) -> bool {
+        match self {
+            ReconcileError::Unseal(e) => !matches!(e, UnsealError::Cancelled),
+            ReconcileError::Immutable { .. } | ReconcileError::Unmanaged { .. } => true,
+            ReconcileError::Update { .. } | ReconcileError::Task | ReconcileError::NotLeader => {
+                false
+            }
+        }
+    }
+
     /// The CamelCase reason of the `Synced` and `Ready` conditions.
     pub fn condition_reason(&self) -> &'static str {
         match self {
@@ -174,6 +188,28 @@ mod tests {
             }
             .condition_reason(),
             "SecretImmutable"
+        );
+    }
+
+    #[test]
+    fn only_failures_that_stay_are_stalled() {
+        let update = ReconcileError::Update {
+            message: "m".into(),
+        };
+        let immutable = ReconcileError::Immutable {
+            message: "m".into(),
+        };
+        let unmanaged = ReconcileError::Unmanaged {
+            message: "m".into(),
+        };
+        assert_eq!(
+            (
+                update.is_stalled(),
+                ReconcileError::Task.is_stalled(),
+                immutable.is_stalled(),
+                unmanaged.is_stalled()
+            ),
+            (false, false, true, true)
         );
     }
 }

@@ -263,6 +263,7 @@ pub async fn reconcile(
         Err(e) => Outcome::Failed {
             reason: e.condition_reason(),
             message: e.to_string(),
+            stalled: e.is_stalled(),
         },
     };
     let status_changed = if ctx.config.update_status {

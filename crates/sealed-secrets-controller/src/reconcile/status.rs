@@ -4,7 +4,11 @@
 //! `lastUpdateTime`, plus `status.observedGeneration`:
 //! - `Synced`, always first (upstream's printer columns read `conditions[0]`; Argo CD's health
 //!   check maps `Synced=True` to Healthy and `Synced=False` to Degraded);
-//! - `Ready`, the condition kstatus (Flux) reads together with `observedGeneration`.
+//! - `Ready`, the condition kstatus (Flux) reads together with `observedGeneration`;
+//! - and a third, `Stalled=True` (reason and message as in `Synced`), only while the failure is
+//!   one that retrying will not fix (no key decrypts, the Secret is not ours, an immutable
+//!   conflict): kstatus reads it as Failed at once, where `Ready=False` alone reads as still in
+//!   progress until the GitOps agent's timeout. It is removed on success and on other failures.
 //!
 //! A new status is computed from the old one and the outcome of a reconcile; it needs writing
 //! only if a condition's status, reason or message changed, or the generation moved on. Then
@@ -18,6 +22,8 @@ use sealed_secrets::{SealedSecretStatus, types::SealedSecretCondition};
 pub const SYNCED: &str = "Synced";
 /// Condition read by kstatus (Flux).
 pub const READY: &str = "Ready";
+/// Condition present only while the failure will not fix itself (kstatus: Failed).
+pub const STALLED: &str = "Stalled";
 /// Reason of both conditions on success.
 pub const REASON_UNSEALED: &str = "Unsealed";
 
@@ -32,6 +38,8 @@ pub enum Outcome {
         reason: &'static str,
         /// Human-readable error, never secret values.
         message: String,
+        /// Retrying will not fix it (adds `Stalled=True`).
+        stalled: bool,
     },
 }
 
@@ -56,6 +64,10 @@ impl Outcome {
             Outcome::Failed { message, .. } => Some(message.clone()),
         }
     }
+
+    fn stalled(&self) -> bool {
+        matches!(self, Outcome::Failed { stalled: true, .. })
+    }
 }
 
 /// The status to write, or `None` when the current one already says the same.
@@ -77,8 +89,18 @@ pub fn next_status(
         })
     };
     let synced_first = old_conditions.first().is_some_and(|c| c.type_ == SYNCED);
+    let stalled_as_it_should = if outcome.stalled() {
+        find(STALLED).is_some_and(|c| {
+            c.status == "True"
+                && c.reason.as_deref() == Some(outcome.reason())
+                && c.message.as_deref() == outcome.message().as_deref()
+        })
+    } else {
+        find(STALLED).is_none()
+    };
     if unchanged(find(SYNCED))
         && unchanged(find(READY))
+        && stalled_as_it_should
         && synced_first
         && current.and_then(|s| s.observed_generation) == generation
     {
@@ -102,10 +124,23 @@ pub fn next_status(
         }
     };
     let mut conditions = vec![condition(SYNCED), condition(READY)];
+    if outcome.stalled() {
+        let old = find(STALLED).filter(|c| c.status == "True");
+        conditions.push(SealedSecretCondition {
+            type_: STALLED.to_owned(),
+            status: "True".to_owned(),
+            last_update_time: Some(now.clone()),
+            last_transition_time: old
+                .and_then(|c| c.last_transition_time.clone())
+                .or_else(|| Some(now.clone())),
+            reason: Some(outcome.reason().to_owned()),
+            message: outcome.message(),
+        });
+    }
     conditions.extend(
         old_conditions
             .iter()
-            .filter(|c| c.type_ != SYNCED && c.type_ != READY)
+            .filter(|c| c.type_ != SYNCED && c.type_ != READY && c.type_ != STALLED)
             .cloned(),
     );
     Some(SealedSecretStatus {
@@ -143,7 +178,84 @@ mod tests {
         Outcome::Failed {
             reason: "NoMatchingKey",
             message: message.to_owned(),
+            stalled: false,
         }
+    }
+
+    fn stalled(reason: &'static str, message: &str) -> Outcome {
+        Outcome::Failed {
+            reason,
+            message: message.to_owned(),
+            stalled: true,
+        }
+    }
+
+    fn types(s: &SealedSecretStatus) -> Vec<&str> {
+        s.conditions
+            .iter()
+            .flatten()
+            .map(|c| c.type_.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn stalled_is_added_for_failures_that_stay_and_cleared_on_success() {
+        let ok = next_status(None, Some(1), &Outcome::Synced, at(100)).expect("write");
+        assert_eq!(types(&ok), vec![SYNCED, READY]);
+        let bad = next_status(
+            Some(&ok),
+            Some(1),
+            &stalled("NoMatchingKey", "no key could decrypt"),
+            at(200),
+        )
+        .expect("write");
+        assert_eq!(types(&bad), vec![SYNCED, READY, STALLED]);
+        let st = &bad.conditions.as_ref().expect("c")[2];
+        assert_eq!(
+            (
+                st.status.as_str(),
+                st.reason.as_deref(),
+                st.message.as_deref()
+            ),
+            ("True", Some("NoMatchingKey"), Some("no key could decrypt"))
+        );
+        assert_eq!(st.last_transition_time, Some(at(200)));
+        // Synced and Ready are as before: False with the same reason and message.
+        for c in &bad.conditions.as_ref().expect("c")[..2] {
+            assert_eq!(
+                (c.status.as_str(), c.reason.as_deref()),
+                ("False", Some("NoMatchingKey"))
+            );
+        }
+        // The same failure again: nothing to write.
+        let again = stalled("NoMatchingKey", "no key could decrypt");
+        assert_eq!(next_status(Some(&bad), Some(1), &again, at(300)), None);
+        // Another stalling failure: the message moves, the transition time stays.
+        let other = next_status(
+            Some(&bad),
+            Some(1),
+            &stalled("SecretNotOwned", "not ours"),
+            at(300),
+        )
+        .expect("write");
+        let st = &other.conditions.as_ref().expect("c")[2];
+        assert_eq!(st.reason.as_deref(), Some("SecretNotOwned"));
+        assert_eq!(st.last_transition_time, Some(at(200)));
+        // A failure that may fix itself removes Stalled.
+        let transient = Outcome::Failed {
+            reason: "UpdateFailed",
+            message: "conflict".into(),
+            stalled: false,
+        };
+        let t = next_status(Some(&other), Some(1), &transient, at(400)).expect("write");
+        assert_eq!(types(&t), vec![SYNCED, READY]);
+        // Success removes it too.
+        let healed = next_status(Some(&bad), Some(1), &Outcome::Synced, at(500)).expect("write");
+        assert_eq!(types(&healed), vec![SYNCED, READY]);
+        assert_eq!(
+            next_status(Some(&healed), Some(1), &Outcome::Synced, at(600)),
+            None
+        );
     }
 
     fn synced_of(s: &SealedSecretStatus) -> &SealedSecretCondition {

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Builds the GitOps agents for the GitOps tests (tests/e2e/gitops, `make test-gitops`) from Go modules into a cache
+# outside the repo (never committed): Argo CD (one multi-call binary, linked as argocd-repo-server and
+# argocd-application-controller), kustomize (the repo server runs it), Flux source-controller and kustomize-controller;
+# and their CRDs. Installs redis-server (Debian) if missing. Idempotent: an existing build is not rebuilt.
+#   scripts/setup-gitops.sh              build what is missing; prints the cache directory (last line)
+#   scripts/setup-gitops.sh --print-dir  only print the cache directory
+# Layout of the cache directory (${SSRS_CACHE_DIR:-~/.cache/sealed-secrets-rs}/gitops):
+#   bin/{argocd,argocd-repo-server,argocd-application-controller,git-verify-wrapper.sh,kustomize,
+#        source-controller,kustomize-controller}, crds/{argocd,flux}/*.yaml, build-times.txt (seconds per tool).
+# Argo CD's root go.mod replaces its nested gitops-engine module with ./gitops-engine, which the module zip does not
+# carry and the Go proxy does not serve: it is taken from a Git clone of argoproj/argo-cd (ARGOCD_GIT, default the
+# local mirror /work/.mirror/argoproj+argo-cd/repo) at ARGOCD_ENGINE_REF (default the release-3.5 branch).
+set -euo pipefail
+ARGOCD_VERSION=${ARGOCD_VERSION:-3.5.8}
+KUSTOMIZE_VERSION=${KUSTOMIZE_VERSION:-5.8.1}
+FLUX_VERSION=${FLUX_VERSION:-1.9.6}
+ARGOCD_GIT=${ARGOCD_GIT:-/work/.mirror/argoproj+argo-cd/repo}
+ARGOCD_ENGINE_REF=${ARGOCD_ENGINE_REF:-release-3.5}
+CACHE=${SSRS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sealed-secrets-rs}
+OUT=$CACHE/gitops
+BIN=$OUT/bin
+if [ "${1:-}" = "--print-dir" ]; then echo "$OUT"; exit 0; fi
+
+log() { echo "setup-gitops: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+complete() { # all tools and CRDs present
+  local f
+  for f in argocd argocd-repo-server argocd-application-controller git-verify-wrapper.sh kustomize \
+    source-controller kustomize-controller; do [ -x "$BIN/$f" ] || return 1; done
+  [ -f "$OUT/crds/argocd/application-crd.yaml" ] && [ -f "$OUT/crds/flux/kustomize.toolkit.fluxcd.io_kustomizations.yaml" ]
+}
+
+ensure_redis() {
+  command -v redis-server >/dev/null 2>&1 && return 0
+  [ "$(id -u)" = 0 ] || die "redis-server is missing and not root to install it (apt-get install redis-server)"
+  log "installing redis-server ..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends redis-server >&2
+  command -v redis-server >/dev/null 2>&1 || die "redis-server still missing after apt-get install"
+}
+
+ensure_redis
+if complete; then echo "$OUT"; exit 0; fi
+
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then PATH=$PATH:/usr/local/go/bin; fi
+command -v go >/dev/null 2>&1 || die "Go (>= 1.26) is required to build Argo CD and Flux"
+command -v git >/dev/null 2>&1 || die "git is required"
+export GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0 GOFLAGS=-trimpath
+mkdir -p "$BIN" "$OUT/crds/argocd" "$OUT/crds/flux"
+exec 8>"$OUT/.build.lock"
+flock 8 # one build at a time: a second run waits, then finds the tools present
+if complete; then echo "$OUT"; exit 0; fi
+
+module_dir() { # MODULE@VERSION -> directory of the module in the read-only module cache
+  GOFLAGS= go mod download -json "$1" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+if d.get("Error"): sys.exit("setup-gitops: error: " + d["Error"])
+print(d["Dir"])'
+}
+
+workcopy() { # MODULE@VERSION -> a writable copy of the module's source in a fresh directory under $OUT/work
+  local src dst
+  src=$(module_dir "$1")
+  dst=$(mktemp -d "$OUT/work.XXXXXX")
+  cp -r "$src/." "$dst/"
+  chmod -R u+w "$dst"
+  echo "$dst"
+}
+
+timed() { # NAME CMD...: run CMD, append "NAME SECONDS" to build-times.txt
+  local name=$1 t0=$SECONDS; shift
+  "$@"
+  echo "$name $((SECONDS - t0))" >>"$OUT/build-times.txt"
+  log "built $name in $((SECONDS - t0))s"
+}
+
+build_argocd() {
+  local w
+  w=$(workcopy "github.com/argoproj/argo-cd/v3@v$ARGOCD_VERSION")
+  git -C "$ARGOCD_GIT" rev-parse --verify -q "$ARGOCD_ENGINE_REF^{commit}" >/dev/null 2>&1 \
+    || die "Argo CD's nested gitops-engine module is not on the Go proxy; need a Git clone of argoproj/argo-cd with $ARGOCD_ENGINE_REF in ARGOCD_GIT (now: $ARGOCD_GIT)"
+  git -C "$ARGOCD_GIT" archive --format=tar "$ARGOCD_ENGINE_REF" gitops-engine | tar -x -C "$w"
+  [ -f "$w/gitops-engine/go.mod" ] || die "no gitops-engine/go.mod at $ARGOCD_ENGINE_REF in $ARGOCD_GIT"
+  log "building Argo CD v$ARGOCD_VERSION (gitops-engine from $ARGOCD_ENGINE_REF) with $(go version) ..."
+  local v=github.com/argoproj/argo-cd/v3/common
+  (cd "$w" && go build -ldflags "-s -w -X $v.version=$ARGOCD_VERSION" -o "$BIN/argocd.tmp" ./cmd >&2)
+  cp "$w/hack/git-verify-wrapper.sh" "$BIN/git-verify-wrapper.sh" && chmod +x "$BIN/git-verify-wrapper.sh"
+  cp "$w"/manifests/crds/*-crd.yaml "$OUT/crds/argocd/"
+  rm -rf "$w"
+  mv "$BIN/argocd.tmp" "$BIN/argocd"
+  ln -sf argocd "$BIN/argocd-repo-server"
+  ln -sf argocd "$BIN/argocd-application-controller"
+}
+
+build_kustomize() {
+  local w
+  w=$(workcopy "sigs.k8s.io/kustomize/kustomize/v5@v$KUSTOMIZE_VERSION")
+  log "building kustomize v$KUSTOMIZE_VERSION ..."
+  (cd "$w" && go build -ldflags "-s -w" -o "$BIN/kustomize.tmp" . >&2)
+  rm -rf "$w"
+  mv "$BIN/kustomize.tmp" "$BIN/kustomize"
+}
+
+build_flux() { # NAME (source-controller | kustomize-controller)
+  local name=$1 w
+  w=$(workcopy "github.com/fluxcd/$name@v$FLUX_VERSION")
+  # The module zip lacks the nested ./api module: use the published api module of the same version instead.
+  (cd "$w" && go mod edit -dropreplace "github.com/fluxcd/$name/api")
+  if [ "$name" = source-controller ]; then
+    # fluxcd/pkg/artifact v0.18.3 (required by source-controller v1.9.6) is refused by the Go proxy.
+    (cd "$w" && go mod edit -replace github.com/fluxcd/pkg/artifact=github.com/fluxcd/pkg/artifact@v0.18.0)
+  fi
+  log "building $name v$FLUX_VERSION ..."
+  (cd "$w" && GOFLAGS="$GOFLAGS -mod=mod" go build -ldflags "-s -w" -o "$BIN/$name.tmp" . >&2)
+  cp "$w"/config/crd/bases/*.yaml "$OUT/crds/flux/"
+  rm -rf "$w"
+  mv "$BIN/$name.tmp" "$BIN/$name"
+}
+
+[ -x "$BIN/kustomize" ] || timed "kustomize-v$KUSTOMIZE_VERSION" build_kustomize
+[ -x "$BIN/source-controller" ] || timed "source-controller-v$FLUX_VERSION" build_flux source-controller
+[ -x "$BIN/kustomize-controller" ] || timed "kustomize-controller-v$FLUX_VERSION" build_flux kustomize-controller
+[ -x "$BIN/argocd" ] || timed "argocd-v$ARGOCD_VERSION" build_argocd
+complete || die "some tools are still missing in $BIN"
+echo "$OUT"
