@@ -337,7 +337,10 @@ fn field_line(text: &str, start: usize, path: &[&str]) -> Option<usize> {
         if trimmed.is_empty()
             || trimmed.starts_with('#')
             || trimmed.starts_with("---")
-            || trimmed.trim_end_matches(',').chars().all(|c| "{}[]".contains(c))
+            || trimmed
+                .trim_end_matches(',')
+                .chars()
+                .all(|c| "{}[]".contains(c))
         {
             continue;
         }
