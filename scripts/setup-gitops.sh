@@ -11,15 +11,15 @@
 #   bin/{argocd,argocd-repo-server,argocd-application-controller,git-verify-wrapper.sh,kustomize,
 #        source-controller,kustomize-controller,kstatus}, crds/{argocd,flux}/*.yaml, build-times.txt (seconds per
 #   tool), kstatus.src (the checksum of the probe's source the binary was built from).
-# Argo CD's root go.mod replaces its nested gitops-engine module with ./gitops-engine, which the module zip does not
-# carry and the Go proxy does not serve: it is taken from a Git clone of argoproj/argo-cd (ARGOCD_GIT, default the
-# local mirror /work/.mirror/argoproj+argo-cd/repo) at ARGOCD_ENGINE_REF (default the release-3.5 branch).
+# Argo CD is v3.2.x, the newest line that takes gitops-engine as a published module (github.com/argoproj/gitops-engine):
+# from v3.3 on, its go.mod replaces a nested ./gitops-engine module that neither the module zip carries nor the Go
+# proxy serves, so those releases cannot be built from Go modules alone. (v3.2.12's module zip does not compile:
+# controller/cache calls a settings function the zip lacks.)
+# Each tool is rebuilt when its pinned version changes (bin/.versions records what was built).
 set -euo pipefail
-ARGOCD_VERSION=${ARGOCD_VERSION:-3.5.8}
+ARGOCD_VERSION=${ARGOCD_VERSION:-3.2.11}
 KUSTOMIZE_VERSION=${KUSTOMIZE_VERSION:-5.8.1}
 FLUX_VERSION=${FLUX_VERSION:-1.9.6}
-ARGOCD_GIT=${ARGOCD_GIT:-/work/.mirror/argoproj+argo-cd/repo}
-ARGOCD_ENGINE_REF=${ARGOCD_ENGINE_REF:-release-3.5}
 CACHE=${SSRS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sealed-secrets-rs}
 OUT=$CACHE/gitops
 BIN=$OUT/bin
@@ -32,11 +32,28 @@ KSTATUS_SRC=$(cd "$(dirname "$0")/.." && pwd)/tests/gitops/kstatus
 kstatus_sum() { cat "$KSTATUS_SRC/go.mod" "$KSTATUS_SRC/go.sum" "$KSTATUS_SRC"/*.go | sha256sum | cut -d' ' -f1; }
 kstatus_current() { [ -x "$BIN/kstatus" ] && [ "$(cat "$OUT/kstatus.src" 2>/dev/null)" = "$(kstatus_sum)" ]; }
 
-complete() { # all tools and CRDs present
+want() { # TOOL -> the pinned version of the build that provides it
+  case $1 in
+    argocd) echo "$ARGOCD_VERSION" ;;
+    kustomize) echo "$KUSTOMIZE_VERSION" ;;
+    source-controller | kustomize-controller) echo "$FLUX_VERSION" ;;
+  esac
+}
+
+have() { # TOOL: built, at its pinned version
+  [ -x "$BIN/$1" ] && grep -qx "$1 $(want "$1")" "$BIN/.versions" 2>/dev/null
+}
+
+built() { # TOOL: record its version
+  { grep -v "^$1 " "$BIN/.versions" 2>/dev/null || true; echo "$1 $(want "$1")"; } >"$BIN/.versions.tmp"
+  mv "$BIN/.versions.tmp" "$BIN/.versions"
+}
+
+complete() { # all tools at their versions, and the CRDs
   local f
   kstatus_current || return 1
-  for f in argocd argocd-repo-server argocd-application-controller git-verify-wrapper.sh kustomize \
-    source-controller kustomize-controller; do [ -x "$BIN/$f" ] || return 1; done
+  for f in argocd kustomize source-controller kustomize-controller; do have "$f" || return 1; done
+  for f in argocd-repo-server argocd-application-controller git-verify-wrapper.sh; do [ -x "$BIN/$f" ] || return 1; done
   [ -f "$OUT/crds/argocd/application-crd.yaml" ] && [ -f "$OUT/crds/flux/kustomize.toolkit.fluxcd.io_kustomizations.yaml" ]
 }
 
@@ -89,11 +106,10 @@ timed() { # NAME CMD...: run CMD, append "NAME SECONDS" to build-times.txt
 build_argocd() {
   local w
   w=$(workcopy "github.com/argoproj/argo-cd/v3@v$ARGOCD_VERSION")
-  git -C "$ARGOCD_GIT" rev-parse --verify -q "$ARGOCD_ENGINE_REF^{commit}" >/dev/null 2>&1 \
-    || die "Argo CD's nested gitops-engine module is not on the Go proxy; need a Git clone of argoproj/argo-cd with $ARGOCD_ENGINE_REF in ARGOCD_GIT (now: $ARGOCD_GIT)"
-  git -C "$ARGOCD_GIT" archive --format=tar "$ARGOCD_ENGINE_REF" gitops-engine | tar -x -C "$w"
-  [ -f "$w/gitops-engine/go.mod" ] || die "no gitops-engine/go.mod at $ARGOCD_ENGINE_REF in $ARGOCD_GIT"
-  log "building Argo CD v$ARGOCD_VERSION (gitops-engine from $ARGOCD_ENGINE_REF) with $(go version) ..."
+  if grep -q '=> ./gitops-engine' "$w/go.mod"; then
+    die "Argo CD v$ARGOCD_VERSION replaces its nested ./gitops-engine module, which no Go module carries; pin a v3.2.x release"
+  fi
+  log "building Argo CD v$ARGOCD_VERSION with $(go version) ..."
   local v=github.com/argoproj/argo-cd/v3/common
   (cd "$w" && go build -ldflags "-s -w -X $v.version=$ARGOCD_VERSION" -o "$BIN/argocd.tmp" ./cmd >&2)
   cp "$w/hack/git-verify-wrapper.sh" "$BIN/git-verify-wrapper.sh" && chmod +x "$BIN/git-verify-wrapper.sh"
@@ -139,9 +155,9 @@ build_kstatus() { # our probe: github.com/fluxcd/cli-utils' kstatus at the versi
 }
 
 kstatus_current || timed kstatus build_kstatus
-[ -x "$BIN/kustomize" ] || timed "kustomize-v$KUSTOMIZE_VERSION" build_kustomize
-[ -x "$BIN/source-controller" ] || timed "source-controller-v$FLUX_VERSION" build_flux source-controller
-[ -x "$BIN/kustomize-controller" ] || timed "kustomize-controller-v$FLUX_VERSION" build_flux kustomize-controller
-[ -x "$BIN/argocd" ] || timed "argocd-v$ARGOCD_VERSION" build_argocd
+have kustomize || { timed "kustomize-v$KUSTOMIZE_VERSION" build_kustomize && built kustomize; }
+have source-controller || { timed "source-controller-v$FLUX_VERSION" build_flux source-controller && built source-controller; }
+have kustomize-controller || { timed "kustomize-controller-v$FLUX_VERSION" build_flux kustomize-controller && built kustomize-controller; }
+have argocd || { timed "argocd-v$ARGOCD_VERSION" build_argocd && built argocd; }
 complete || die "some tools are still missing in $BIN"
 echo "$OUT"

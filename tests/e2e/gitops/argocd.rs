@@ -1,4 +1,4 @@
-//! Argo CD (v3.5.8, built by `scripts/setup-gitops.sh`) for one test: redis, the repo server and the
+//! Argo CD (v3.2.11, built by `scripts/setup-gitops.sh`) for one test: redis, the repo server and the
 //! application controller as local processes against the control plane, managing Applications in the test's
 //! namespace (Argo CD's own namespace for this test).
 //!
@@ -157,7 +157,7 @@ impl ArgoCd {
                 .args(["--redis", &redis_addr, "--address", "127.0.0.1"])
                 .args(["--port".to_owned(), repo_port.to_string()])
                 .args(["--metrics-port".to_owned(), localhost_port()?.to_string()])
-                .args(["--disable-tls", "--client-ca-path=", "--loglevel", "info"])
+                .args(["--metrics-address", "127.0.0.1", "--disable-tls", "--loglevel", "info"])
                 .env("PATH", &path)
                 .env("ARGOCD_GPG_ENABLED", "false")
                 .env(
