@@ -42,8 +42,9 @@ test-node: testbin
 	CARGO=$(CARGO) scripts/test-e2e.sh --node $(NODE_FILTER)
 
 # The GitOps workflow with the real agents (tests/e2e/gitops, docs/gitops.md): Argo CD and Flux built once from Go
-# modules into $(CACHE_DIR)/gitops (scripts/setup-gitops.sh), run as local processes against a private control plane,
-# syncing SealedSecrets from a Git repository served on 127.0.0.1. GITOPS_FILTER=flux narrows them.
+# modules into $(CACHE_DIR)/gitops (scripts/setup-gitops.sh), run as local processes against a private control plane
+# with a real node (Flux installs our image there as Pods), syncing SealedSecrets from a Git repository served on
+# 127.0.0.1. GITOPS_FILTER="--skip argocd" runs only the Flux tests.
 test-gitops: testbin
 	CARGO=$(CARGO) scripts/test-e2e.sh --gitops $(GITOPS_FILTER)
 

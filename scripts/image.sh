@@ -49,7 +49,8 @@ else
   log "building static release binaries ($target, crt-static) ..."
   RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" "$CARGO" build --release --locked --target "$target" \
     -p sealed-secrets-controller --bin sealed-secrets-controller -p kubeseal --bin kubeseal >&2
-  controller=target/$target/release/sealed-secrets-controller kubeseal=target/$target/release/kubeseal
+  built=${CARGO_TARGET_DIR:-target}/$target/release # cargo writes where CARGO_TARGET_DIR says, if set
+  controller=$built/sealed-secrets-controller kubeseal=$built/kubeseal
   for b in "$controller" "$kubeseal"; do
     if readelf -l "$b" | grep -q 'program interpreter'; then die "$b is not static (it names a program interpreter)"; fi
   done

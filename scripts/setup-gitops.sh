@@ -2,12 +2,15 @@
 # Builds the GitOps agents for the GitOps tests (tests/e2e/gitops, `make test-gitops`) from Go modules into a cache
 # outside the repo (never committed): Argo CD (one multi-call binary, linked as argocd-repo-server and
 # argocd-application-controller), kustomize (the repo server runs it), Flux source-controller and kustomize-controller;
-# and their CRDs. Installs redis-server (Debian) if missing. Idempotent: an existing build is not rebuilt.
+# and their CRDs; and our kstatus probe (tests/gitops/kstatus: the kstatus library kustomize-controller links, as a
+# command). Installs redis-server (Debian) if missing. Idempotent: an existing build is not rebuilt (the probe is
+# rebuilt when its source changes).
 #   scripts/setup-gitops.sh              build what is missing; prints the cache directory (last line)
 #   scripts/setup-gitops.sh --print-dir  only print the cache directory
 # Layout of the cache directory (${SSRS_CACHE_DIR:-~/.cache/sealed-secrets-rs}/gitops):
 #   bin/{argocd,argocd-repo-server,argocd-application-controller,git-verify-wrapper.sh,kustomize,
-#        source-controller,kustomize-controller}, crds/{argocd,flux}/*.yaml, build-times.txt (seconds per tool).
+#        source-controller,kustomize-controller,kstatus}, crds/{argocd,flux}/*.yaml, build-times.txt (seconds per
+#   tool), kstatus.src (the checksum of the probe's source the binary was built from).
 # Argo CD is v3.2.x, the newest line that takes gitops-engine as a published module (github.com/argoproj/gitops-engine):
 # from v3.3 on, its go.mod replaces a nested ./gitops-engine module that neither the module zip carries nor the Go
 # proxy serves, so those releases cannot be built from Go modules alone. (v3.2.12's module zip does not compile:
@@ -24,6 +27,10 @@ if [ "${1:-}" = "--print-dir" ]; then echo "$OUT"; exit 0; fi
 
 log() { echo "setup-gitops: $*" >&2; }
 die() { log "error: $*"; exit 1; }
+
+KSTATUS_SRC=$(cd "$(dirname "$0")/.." && pwd)/tests/gitops/kstatus
+kstatus_sum() { cat "$KSTATUS_SRC/go.mod" "$KSTATUS_SRC/go.sum" "$KSTATUS_SRC"/*.go | sha256sum | cut -d' ' -f1; }
+kstatus_current() { [ -x "$BIN/kstatus" ] && [ "$(cat "$OUT/kstatus.src" 2>/dev/null)" = "$(kstatus_sum)" ]; }
 
 want() { # TOOL -> the pinned version of the build that provides it
   case $1 in
@@ -44,6 +51,7 @@ built() { # TOOL: record its version
 
 complete() { # all tools at their versions, and the CRDs
   local f
+  kstatus_current || return 1
   for f in argocd kustomize source-controller kustomize-controller; do have "$f" || return 1; done
   for f in argocd-repo-server argocd-application-controller git-verify-wrapper.sh; do [ -x "$BIN/$f" ] || return 1; done
   [ -f "$OUT/crds/argocd/application-crd.yaml" ] && [ -f "$OUT/crds/flux/kustomize.toolkit.fluxcd.io_kustomizations.yaml" ]
@@ -137,6 +145,16 @@ build_flux() { # NAME (source-controller | kustomize-controller)
   mv "$BIN/$name.tmp" "$BIN/$name"
 }
 
+build_kstatus() { # our probe: github.com/fluxcd/cli-utils' kstatus at the version kustomize-controller requires
+  local sum
+  sum=$(kstatus_sum)
+  log "building kstatus (tests/gitops/kstatus) ..."
+  (cd "$KSTATUS_SRC" && go build -ldflags "-s -w" -o "$BIN/kstatus.tmp" . >&2)
+  mv "$BIN/kstatus.tmp" "$BIN/kstatus"
+  echo "$sum" >"$OUT/kstatus.src"
+}
+
+kstatus_current || timed kstatus build_kstatus
 have kustomize || { timed "kustomize-v$KUSTOMIZE_VERSION" build_kustomize && built kustomize; }
 have source-controller || { timed "source-controller-v$FLUX_VERSION" build_flux source-controller && built source-controller; }
 have kustomize-controller || { timed "kustomize-controller-v$FLUX_VERSION" build_flux kustomize-controller && built kustomize-controller; }

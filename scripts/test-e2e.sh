@@ -3,8 +3,9 @@
 # against it with SSRS_REQUIRE_CLUSTER=1 (no silent skips), and always tears it down, also on failure or Ctrl-C.
 # `make test-node` (`scripts/test-e2e.sh --node`): first the image (scripts/test-image.sh) and the node fault checks
 # (scripts/test-node-faults.sh), then a control plane with a real node and the tests of tests/e2e/node, one at a
-# time. `make test-gitops` (`--gitops`): Argo CD and Flux (scripts/setup-gitops.sh) and the tests of tests/e2e/gitops,
-# one at a time. Other arguments go to the test binary's filter (e.g. `scripts/test-e2e.sh smoke::rbac`).
+# time. `make test-gitops` (`--gitops`): Argo CD and Flux (scripts/setup-gitops.sh), the image, then a control plane
+# with a real node (Flux installs our controller there as Pods) and the tests of tests/e2e/gitops, one at a time.
+# Other arguments go to the test binary's filter (e.g. `scripts/test-e2e.sh smoke::rbac`).
 # The exit code is the tests' exit code.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,7 @@ t0=$SECONDS
 scripts/ensure-tools.sh
 SSRS_TESTBIN=$(scripts/setup-testbin.sh | tail -n 1)
 export SSRS_TESTBIN
-[ "$node" = 0 ] || scripts/setup-nodebin.sh >/dev/null
+[ "$node" = 0 ] && [ "$gitops" = 0 ] || scripts/setup-nodebin.sh >/dev/null
 if [ "$gitops" = 1 ]; then SSRS_GITOPS_DIR=$(scripts/setup-gitops.sh | tail -n 1); export SSRS_GITOPS_DIR; fi
 t_testbin=$((SECONDS - t0))
 
@@ -36,6 +37,10 @@ if [ "$node" = 1 ]; then
   export SSRS_IMAGE SSRS_HELM SSRS_BITNAMI_CHART SSRS_BITNAMI_IMAGE
   # Faults first: a node that cannot start, a node lock already taken (each leaves nothing behind).
   scripts/test-node-faults.sh
+elif [ "$gitops" = 1 ]; then
+  # The Flux tests install the image's controller on the node (as test-node does, without the chart's images).
+  SSRS_IMAGE=$(pwd)/$(scripts/test-image.sh | tail -n 1)
+  export SSRS_IMAGE
 fi
 t_build=$((SECONDS - t1))
 
@@ -53,7 +58,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 t2=$SECONDS
-if [ "$node" = 1 ]; then dir=$(scripts/cluster.sh up --node | tail -n 1); else dir=$(scripts/cluster.sh up | tail -n 1); fi
+if [ "$node" = 1 ] || [ "$gitops" = 1 ]; then dir=$(scripts/cluster.sh up --node | tail -n 1); else dir=$(scripts/cluster.sh up | tail -n 1); fi
 t_up=$((SECONDS - t2))
 export SSRS_CLUSTER_DIR=$dir SSRS_REQUIRE_CLUSTER=1
 

@@ -63,7 +63,10 @@ pub async fn expose(
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": pod_name, "namespace": namespace, "labels": {"name": name},
             "annotations": {"sealed-secrets-rs/e2e": format!("stand-in for a local process at {backend}")}},
+        // On a control plane with a real node, a nodeSelector no node matches keeps the stand-in off the kubelet
+        // (which would try to run it and take over its status).
         "spec": {"automountServiceAccountToken": false,
+            "nodeSelector": {"sealed-secrets-rs/e2e": "no-node-runs-stand-ins"},
             "containers": [{"name": "local-process", "image": "local.invalid/local-process"}]},
     }))?;
     let pod = pods

@@ -1,6 +1,8 @@
 //! Flux (source-controller and kustomize-controller v1.9.6, built by `scripts/setup-gitops.sh`) for one test:
 //! both as local processes against the control plane, their objects (a `GitRepository`, `Kustomization`s) in
 //! the test's namespace, which is the only one they watch (objects a Kustomization applies may go anywhere).
+//! Also what the Flux tests put in the repository for the controller's install ([`add_controller_install`]) and
+//! the real kstatus library's verdict on objects ([`kstatus`]).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -13,7 +15,72 @@ use sealed_secrets_test_support::wait::wait_for;
 use sealed_secrets_test_support::{ManagedProcess, ProcessSpec, TestContext};
 use serde_json::{Value, json};
 
+use super::repo::Repo;
 use super::{gitops_dir, tool};
+use sealed_secrets_test_support::cluster::repo_root;
+
+/// Where the controller's install lives in the repository (the infra Kustomization's path).
+pub const INSTALL_PATH: &str = "infrastructure/sealed-secrets";
+
+/// Writes the controller's install to [`INSTALL_PATH`]: the shipped `controller-manifests/` as they are, under
+/// `controller-manifests/`, and beside them the node tests' overlay
+/// ([`crate::support::deployment::OVERLAY`]: the image they import, `imagePullPolicy: IfNotPresent` as shipped,
+/// `minReadySeconds: 5`) with its path to the manifests adjusted; `replicas` (if given) scales the Deployment.
+pub fn add_controller_install(repo: &Repo, replicas: Option<u32>) -> anyhow::Result<()> {
+    let shipped = repo_root().join("controller-manifests");
+    for entry in std::fs::read_dir(&shipped)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| anyhow!("odd file in {}", shipped.display()))?;
+        repo.write(
+            &format!("{INSTALL_PATH}/controller-manifests/{name}"),
+            &std::fs::read_to_string(&path)?,
+        )?;
+    }
+    let overlay_dir = crate::support::deployment::OVERLAY;
+    let overlay =
+        std::fs::read_to_string(repo_root().join(overlay_dir).join("kustomization.yaml"))?;
+    let from = "- ../../controller-manifests\n";
+    anyhow::ensure!(
+        overlay.contains(from),
+        "{overlay_dir}/kustomization.yaml no longer lists {from:?}"
+    );
+    let mut overlay = overlay.replace(from, "- controller-manifests\n");
+    if let Some(n) = replicas {
+        anyhow::ensure!(
+            !overlay.contains("\nreplicas:"),
+            "the overlay sets replicas"
+        );
+        overlay.push_str(&format!(
+            "replicas:\n- name: sealed-secrets-controller\n  count: {n}\n"
+        ));
+    }
+    repo.write(&format!("{INSTALL_PATH}/kustomization.yaml"), &overlay)
+}
+
+/// What the kstatus library kustomize-controller links (`tests/gitops/kstatus`, built by
+/// `scripts/setup-gitops.sh`) computes for each of `objects`: (status, message).
+pub async fn kstatus(objects: &[Value]) -> anyhow::Result<Vec<(String, String)>> {
+    let input = serde_json::to_string(objects)?;
+    let out = sealed_secrets_test_support::process::run_to_completion::<&str>(
+        &tool("kstatus"),
+        &[],
+        Some(&input),
+    )
+    .await?;
+    let verdicts: Vec<Value> = serde_json::from_str(&out)?;
+    Ok(verdicts
+        .iter()
+        .map(|v| {
+            (
+                v["status"].as_str().unwrap_or_default().to_owned(),
+                v["message"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect())
+}
 
 /// Name of the GitRepository.
 pub const SOURCE: &str = "gitops";

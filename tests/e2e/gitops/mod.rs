@@ -9,9 +9,14 @@
 //!   a corrupted ciphertext is Degraded with our message and healed by the fix, the controller's Secret is never
 //!   pruned nor OutOfSync and no sync loop over a quiet minute, prune and garbage collection, key renewal with
 //!   `kubeseal --re-encrypt`, annotation and label tracking, the health customization of docs/gitops.md;
-//! - [`flux_tests`]: `wait: true` and `dependsOn`, a corrupted ciphertext fails the Kustomization at once
-//!   (`Stalled=True`) and the fix recovers it, prune on removal, the `healthCheckExprs` of docs/gitops.md.
+//! - [`flux_tests`]: Flux installs our controller on the node (the shipped manifests through the node tests'
+//!   overlay, `wait: true`) and the apps `dependsOn` it: they stay DependencyNotReady until its Pods are Ready,
+//!   then the Pods unseal; a corrupted ciphertext fails the Kustomization at once (`Stalled=True`) and the fix
+//!   recovers it, prune on removal, the `healthCheckExprs` of docs/gitops.md, and the verdicts of the real kstatus
+//!   library (`tests/gitops/kstatus`) on our SealedSecrets.
 //!
+//! `make test-gitops` runs them on a control plane with a real node (`scripts/cluster.sh up --node`, the image of
+//! `scripts/test-image.sh`): the Argo CD tests run our controller as a local process, the Flux tests as Pods.
 //! They run one at a time (`--test-threads=1`): each starts its own agent; Argo CD's application controller
 //! watches every namespace of the cluster, and two at once would only compete for the two cores.
 
@@ -94,8 +99,12 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// Namespaces, controller, repository.
+    /// Namespaces, controller, repository. On a control plane with a node, a controller an earlier test
+    /// installed there as Pods is removed first (it would unseal this test's objects too).
     pub async fn new(ctx: &TestContext) -> anyhow::Result<Setup> {
+        if sealed_secrets_test_support::node::NodeInfo::of(ctx.cluster)?.is_some() {
+            crate::support::deployment::remove(ctx).await?;
+        }
         let envs = vec![
             Env {
                 name: "staging",
@@ -119,5 +128,36 @@ impl Setup {
             repo,
             first,
         })
+    }
+
+    /// Copies the local controller's key Secrets to kube-system, where the installed controller's Pods load them
+    /// (as restoring a key backup does: `kubectl get secret -l sealedsecrets.bitnami.com/sealed-secrets-key -o yaml`
+    /// applied in the controller's namespace), so the Pods decrypt what the repository holds.
+    pub async fn copy_keys_to_kube_system(&self, ctx: &TestContext) -> anyhow::Result<()> {
+        use k8s_openapi::api::core::v1::Secret;
+        use kube::api::{ListParams, PostParams};
+        let here: kube::Api<Secret> = kube::Api::namespaced(ctx.client.clone(), &ctx.namespace);
+        let there: kube::Api<Secret> =
+            kube::Api::namespaced(ctx.client.clone(), crate::support::deployment::NAMESPACE);
+        let keys = here
+            .list(&ListParams::default().labels(sealed_secrets::names::KEY_LABEL))
+            .await?
+            .items;
+        anyhow::ensure!(!keys.is_empty(), "the local controller has no key");
+        for key in keys {
+            let copy = Secret {
+                metadata: kube::api::ObjectMeta {
+                    name: key.metadata.name,
+                    labels: key.metadata.labels,
+                    annotations: key.metadata.annotations,
+                    ..Default::default()
+                },
+                data: key.data,
+                type_: key.type_,
+                ..Default::default()
+            };
+            there.create(&PostParams::default(), &copy).await?;
+        }
+        Ok(())
     }
 }

@@ -76,6 +76,14 @@ impl<'a> Installation<'a> {
         Ok(inst)
     }
 
+    /// Waits for the other node tests, removes any earlier installation ([`remove`]) and imports the image, but
+    /// installs nothing: for a test whose GitOps agent applies the manifests (the same overlay) itself.
+    pub async fn imported(ctx: &'a TestContext) -> anyhow::Result<Self> {
+        let inst = Self::prepare(ctx, SELECTOR, &[image_archive()?]).await?;
+        remove(ctx).await?;
+        Ok(inst)
+    }
+
     /// Waits for the other node tests, imports `images`, and removes what the shipped manifests installed
     /// (all but the CRD: a Helm release cannot take over objects it did not create), so that the test can install
     /// with Helm ([`helm::Helm`]); its Pods are those of release `sealed-secrets`.
@@ -347,6 +355,36 @@ impl<'a> Installation<'a> {
         .await?;
         Ok(started.elapsed())
     }
+}
+
+/// Removes the controller the shipped manifests installed in kube-system, if any: its Deployment (waiting until its
+/// Pods are gone) and its key Secrets. What else they installed (CRD, RBAC, Service, ...) stays; a test installing
+/// again starts from no running controller and no key.
+pub async fn remove(ctx: &TestContext) -> anyhow::Result<()> {
+    let deployments: Api<Deployment> = Api::namespaced(ctx.client.clone(), NAMESPACE);
+    if deployments.get_opt(NAME).await?.is_some() {
+        deployments
+            .delete(NAME, &kube::api::DeleteParams::foreground())
+            .await?;
+    }
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), NAMESPACE);
+    wait_for(
+        "the earlier controller Deployment and its Pods to be gone",
+        ROLLOUT_TIMEOUT,
+        || async {
+            let left = pods.list(&ListParams::default().labels(SELECTOR)).await?;
+            let gone = deployments.get_opt(NAME).await?.is_none() && left.items.is_empty();
+            Ok(gone.then_some(()))
+        },
+    )
+    .await?;
+    let keys: Api<Secret> = Api::namespaced(ctx.client.clone(), NAMESPACE);
+    keys.delete_collection(
+        &kube::api::DeleteParams::default(),
+        &ListParams::default().labels(sealed_secrets::names::KEY_LABEL),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Seals a one-item Secret `name` with our kubeseal as the user of `kubeconfig` (the certificate and the sealing go
