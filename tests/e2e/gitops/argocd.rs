@@ -157,7 +157,13 @@ impl ArgoCd {
                 .args(["--redis", &redis_addr, "--address", "127.0.0.1"])
                 .args(["--port".to_owned(), repo_port.to_string()])
                 .args(["--metrics-port".to_owned(), localhost_port()?.to_string()])
-                .args(["--metrics-address", "127.0.0.1", "--disable-tls", "--loglevel", "info"])
+                .args([
+                    "--metrics-address",
+                    "127.0.0.1",
+                    "--disable-tls",
+                    "--loglevel",
+                    "info",
+                ])
                 .env("PATH", &path)
                 .env("ARGOCD_GPG_ENABLED", "false")
                 .env(
