@@ -38,7 +38,7 @@ trap 'rm -rf "$work"' EXIT
 archive() { # NAME: <NAME>-<v>-linux-amd64.tar.gz holding the binary, LICENSE and README.md
   local name=$1 stage
   stage=$(mktemp -d "$work/.stage.XXXXXX")
-  install -m 0755 "target/$target/release/$1" "$stage/$name"
+  install -m 0755 "${CARGO_TARGET_DIR:-target}/$target/release/$1" "$stage/$name"
   install -m 0644 LICENSE README.md "$stage/"
   (cd "$stage" && tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" --format=posix \
       --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime -cf - "$name" LICENSE README.md) \
