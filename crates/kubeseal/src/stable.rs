@@ -138,11 +138,17 @@ impl StableCache {
         })
     }
 
-    fn entry(&self, ciphertext: &str) -> PathBuf {
+    /// HMAC-SHA256 under the cache key, started with `domain`.
+    fn keyed(&self, domain: &[u8]) -> Hmac<Sha256> {
         let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.key[..]) else {
             unreachable!("HMAC takes a key of any length")
         };
-        mac.update(ENTRY_ID);
+        mac.update(domain);
+        mac
+    }
+
+    fn entry(&self, ciphertext: &str) -> PathBuf {
+        let mut mac = self.keyed(ENTRY_ID);
         mac.update(ciphertext.as_bytes());
         self.dir
             .join("entries")
@@ -198,10 +204,7 @@ impl StableCache {
     }
 
     fn tag(&self, binding: Binding<'_>, value: &[u8]) -> Hmac<Sha256> {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.key[..]) else {
-            unreachable!("HMAC takes a key of any length")
-        };
-        mac.update(ENTRY_TAG);
+        let mut mac = self.keyed(ENTRY_TAG);
         for part in [
             binding.fingerprint.as_bytes(),
             binding.label,

@@ -23,6 +23,8 @@ pub struct KnownCert {
     pub modulus_len: usize,
     /// When it was issued (a renewed key has a newer one).
     pub not_before: SystemTime,
+    /// SHA-256 of the DER certificate, lower-case hex (what a rule's `fingerprint` pins).
+    pub sha256: String,
 }
 
 /// One parsed certificate, or why it cannot be read.
@@ -42,6 +44,7 @@ fn read_cert(path: &Path) -> Result<(KnownCert, SystemTime)> {
         fingerprint: key.fingerprint().to_string(),
         modulus_len: key.modulus_len(),
         not_before: cert.not_before(),
+        sha256: rules::fingerprint(&pem)?,
     };
     Ok((known, cert.not_after()))
 }
@@ -185,7 +188,6 @@ impl RuleSet {
             return None;
         };
         let key = path.display().to_string();
-        let pem = std::fs::read(&path).ok();
         let index = match by_file.get(&key) {
             Some(index) => *index,
             None => {
@@ -209,8 +211,8 @@ impl RuleSet {
                 index
             }
         };
-        if let (Some(i), Some(pin), Some(pem)) = (index, &rule.pin, pem) {
-            found.extend(check_pin(&self.certs[i], &pem, pin));
+        if let (Some(i), Some(pin)) = (index, &rule.pin) {
+            found.extend(check_pin(&self.certs[i], pin));
         }
         index
     }
@@ -230,16 +232,15 @@ impl RuleSet {
 }
 
 /// An error when the certificate's SHA-256 is not the pinned one.
-fn check_pin(known: &KnownCert, pem: &[u8], pin: &rules::Pin) -> Option<Found> {
-    let got = rules::fingerprint(pem).ok()?;
-    (got != pin.sha256).then(|| {
+fn check_pin(known: &KnownCert, pin: &rules::Pin) -> Option<Found> {
+    (known.sha256 != pin.sha256).then(|| {
         (
             Level::Error,
             "pin-mismatch",
             format!(
                 "{} has SHA-256 fingerprint {}, the rule pins {} (line {})",
                 known.file,
-                rules::openssl_form(&got),
+                rules::openssl_form(&known.sha256),
                 rules::openssl_form(&pin.sha256),
                 pin.line
             ),
